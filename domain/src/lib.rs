@@ -1,0 +1,21 @@
+//! The pure rules of the Azərişıq e-services.
+//!
+//! Nothing here does I/O: time, ids and the facts from outside systems come in as arguments or
+//! through the ports in [`ports`]. Each format has its newtype with a `parse` function (parse,
+//! don't validate), each decision its function, and the statuses one state machine in [`status`].
+
+pub mod account_change;
+pub mod application;
+pub mod catalogue;
+pub mod codes;
+pub mod contact;
+pub mod district;
+pub mod identity;
+pub mod meter_damage;
+pub mod money;
+pub mod ports;
+pub mod property;
+pub mod service;
+pub mod status;
+
+mod text;

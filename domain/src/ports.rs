@@ -1,0 +1,220 @@
+//! What the rules need from outside, as traits. Adapters live outside `domain`: table-backed ones
+//! in `persistence`, HTTP ones beside the layer that owns their I/O. Configuration picks one.
+//!
+//! The ports are synchronous: the API calls use cases on a blocking thread pool, never on its
+//! async workers.
+
+use crate::application::{
+    Application, ApplicationKind, ApplicationNumber, NewApplication, TimelineEntry,
+};
+use crate::codes::{HeadCode, MeteringPointCode, SubscriberCode};
+use crate::district::DistrictCode;
+use crate::identity::{Pin, Tin};
+use crate::money::Qapik;
+use crate::property::{PropertyKey, PropertyType};
+use crate::status::Status;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// A person's name as a registry or billing holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName {
+    pub first_name: String,
+    pub last_name: String,
+}
+
+impl PersonName {
+    /// Names compare without regard to case and surrounding spaces (`Ə` and `ə` are one letter).
+    pub fn same_as(&self, other: &Self) -> bool {
+        let normal = |s: &str| s.trim().to_lowercase();
+        normal(&self.first_name) == normal(&other.first_name)
+            && normal(&self.last_name) == normal(&other.last_name)
+    }
+}
+
+/// The applicant's main information (Əsas məlumatlar) from the citizen registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MainInformation {
+    pub pin: Pin,
+    pub name: PersonName,
+    pub patronymic: Option<String>,
+    pub birth_date: NaiveDate,
+    pub registered_address: String,
+}
+
+/// A business or entrepreneur from the business registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusinessInformation {
+    pub tin: Tin,
+    pub name: String,
+    /// The people who may act for it.
+    pub representatives: Vec<Pin>,
+}
+
+/// A residential subscriber account from billing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriberAccount {
+    pub code: SubscriberCode,
+    pub holder_pin: Pin,
+    pub holder_name: PersonName,
+    pub address: String,
+    pub district: DistrictCode,
+}
+
+/// The balance of a subscriber account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DebtStatement {
+    pub amount: Qapik,
+    pub as_of: DateTime<Utc>,
+}
+
+/// A non-residential contract from billing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadCodeAccount {
+    pub code: HeadCode,
+    pub tin: Tin,
+    pub contract_name: String,
+    pub address: String,
+    pub district: DistrictCode,
+}
+
+/// A metering point under a head code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeteringPoint {
+    pub code: MeteringPointCode,
+    pub head_code: HeadCode,
+    pub address: String,
+    pub meter_number: String,
+}
+
+/// A property from the real-estate register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyRecord {
+    pub key: PropertyKey,
+    pub property_type: PropertyType,
+    pub address: String,
+    pub owners: Vec<Pin>,
+}
+
+/// An outside system could not answer. The record not existing is not an error: it is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{system} is unavailable: {reason}")]
+pub struct Unavailable {
+    /// Which system: `citizen-registry`, `billing`, `property-registry`, `database`.
+    pub system: &'static str,
+    pub reason: String,
+}
+
+/// The citizen and business registries: the applicant's main information.
+pub trait CitizenRegistry: Send + Sync {
+    fn main_information(&self, pin: &Pin) -> Result<Option<MainInformation>, Unavailable>;
+    fn business(&self, tin: &Tin) -> Result<Option<BusinessInformation>, Unavailable>;
+}
+
+/// The company's billing system: accounts, contracts, metering points, balances.
+pub trait Billing: Send + Sync {
+    fn residential_accounts(&self, holder: &Pin) -> Result<Vec<SubscriberAccount>, Unavailable>;
+    fn account(&self, code: &SubscriberCode) -> Result<Option<SubscriberAccount>, Unavailable>;
+    fn debt(&self, code: &SubscriberCode) -> Result<Option<DebtStatement>, Unavailable>;
+    fn head_codes(&self, tin: &Tin) -> Result<Vec<HeadCodeAccount>, Unavailable>;
+    fn head_code(&self, code: &HeadCode) -> Result<Option<HeadCodeAccount>, Unavailable>;
+    fn metering_points(&self, head_code: &HeadCode) -> Result<Vec<MeteringPoint>, Unavailable>;
+    fn metering_point(
+        &self,
+        code: &MeteringPointCode,
+    ) -> Result<Option<MeteringPoint>, Unavailable>;
+}
+
+/// The real-estate register.
+pub trait PropertyRegistry: Send + Sync {
+    fn property(&self, key: &PropertyKey) -> Result<Option<PropertyRecord>, Unavailable>;
+}
+
+/// The time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Filters and page of "My applications".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationQuery {
+    pub applicant: Pin,
+    pub status: Option<Status>,
+    pub kind: Option<ApplicationKind>,
+    /// At most this many, newest first.
+    pub limit: u32,
+    /// Continue after this position (an opaque cursor decoded by the API).
+    pub after: Option<i64>,
+}
+
+/// One page of "My applications".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationPage {
+    pub items: Vec<Application>,
+    /// All applications that match the filters, on every page.
+    pub total: u64,
+    /// Where the next page starts, if there is one.
+    pub next_after: Option<i64>,
+}
+
+/// Why the store refused a write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("application {0} is already open for this target")]
+    OpenApplicationExists(ApplicationNumber),
+    #[error("the application was changed by someone else; read it again")]
+    VersionConflict,
+    #[error("no such application")]
+    NotFound,
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+/// Where applications are kept. Each method is one transaction: the application, its timeline
+/// entries and (later) its outbox rows are written together or not at all.
+pub trait ApplicationStore: Send + Sync {
+    /// Stores a new draft, giving it the next number of its kind and year.
+    fn create(&self, application: NewApplication) -> Result<Application, StoreError>;
+
+    fn find(&self, number: &ApplicationNumber) -> Result<Option<Application>, Unavailable>;
+
+    /// Writes `application` over the stored one if that is still at `application.version`,
+    /// appends `new_entries` to its timeline, and returns it at the next version. Refuses a
+    /// second open application of the same kind and target.
+    fn update(
+        &self,
+        application: &Application,
+        new_entries: &[TimelineEntry],
+    ) -> Result<Application, StoreError>;
+
+    /// The open application of `kind` for the target, if any.
+    fn open_application_for(
+        &self,
+        kind: ApplicationKind,
+        target_key: &str,
+    ) -> Result<Option<ApplicationNumber>, Unavailable>;
+
+    fn list(&self, query: &ApplicationQuery) -> Result<ApplicationPage, Unavailable>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_without_case_including_azerbaijani_letters() {
+        let a = PersonName {
+            first_name: "Əli".into(),
+            last_name: "Şükürov".into(),
+        };
+        let b = PersonName {
+            first_name: " əli ".into(),
+            last_name: "ŞÜKÜROV".into(),
+        };
+        let c = PersonName {
+            first_name: "Əli".into(),
+            last_name: "Şükürlü".into(),
+        };
+        assert!(a.same_as(&b));
+        assert!(!a.same_as(&c));
+    }
+}

@@ -1,0 +1,556 @@
+//! The applicant's use cases. Each reads the facts it needs through the ports, asks the rules for
+//! a decision, and stores the decision with one call to the store (one transaction).
+
+use crate::account_change::{self, AccountChangeRefusal};
+use crate::application::{
+    AccountSelection, Actor, Application, ApplicationKind, ApplicationNumber, DamageDescription,
+    DebtCheck, MeterDamageTarget, NewApplication, Step, Steps, TimelineEntry, missing_steps,
+};
+use crate::codes::{HeadCode, SubscriberCode};
+use crate::contact::ContactInformation;
+use crate::identity::{Applicant, Role, Tin};
+use crate::meter_damage::{self, MeterDamageRefusal};
+use crate::ports::{
+    ApplicationPage, ApplicationQuery, ApplicationStore, Billing, BusinessInformation,
+    CitizenRegistry, Clock, DebtStatement, HeadCodeAccount, MainInformation, MeteringPoint,
+    PropertyRegistry, StoreError, SubscriberAccount, Unavailable,
+};
+use crate::property::PropertyData;
+use crate::status::{Action, Status, TransitionError, next_status};
+use chrono::{DateTime, Datelike, Utc};
+use std::sync::Arc;
+
+/// Why a use case did not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no such application")]
+    ApplicationNotFound,
+    #[error("the citizen registry has no person with this PIN")]
+    PersonNotInRegistry,
+    #[error("a business is needed: sign in with its taxpayer number (VÖEN)")]
+    BusinessRequired,
+    #[error("you are not a representative of the business {0}")]
+    NotARepresentative(Tin),
+    #[error("head code {0} is not a contract of your business")]
+    HeadCodeNotYours(HeadCode),
+    #[error("subscriber code {0} is not known to billing")]
+    SubscriberCodeUnknown(SubscriberCode),
+    #[error("the {step} step does not belong to a {kind} application", step = .step.field(), kind = .kind.as_str())]
+    StepNotForKind { step: Step, kind: ApplicationKind },
+    #[error("the application cannot be changed while it is {}", .0.as_str())]
+    NotEditable(Status),
+    #[error("the application is incomplete")]
+    Incomplete(Vec<Step>),
+    #[error(transparent)]
+    MeterDamage(#[from] MeterDamageRefusal),
+    #[error(transparent)]
+    AccountChange(#[from] AccountChangeRefusal),
+    #[error("application {0} is already open for this target")]
+    OpenApplicationExists(ApplicationNumber),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("the application was changed meanwhile; read it again")]
+    VersionConflict,
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::OpenApplicationExists(number) => Self::OpenApplicationExists(number),
+            StoreError::VersionConflict => Self::VersionConflict,
+            StoreError::NotFound => Self::ApplicationNotFound,
+            StoreError::Unavailable(unavailable) => Self::Unavailable(unavailable),
+        }
+    }
+}
+
+/// Changes to the steps of a draft, already parsed into domain types. `None` leaves a step as it
+/// is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepChanges {
+    pub subscriber: Option<MeterDamageTarget>,
+    /// `Some(None)` removes the description.
+    pub damage_description: Option<Option<DamageDescription>>,
+    pub account: Option<AccountSelection>,
+    pub property: Option<PropertyData>,
+    pub contact: Option<ContactInformation>,
+}
+
+/// The applicant's main information, and the business when acting for one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MainInformationView {
+    pub person: MainInformation,
+    pub business: Option<BusinessInformation>,
+}
+
+/// The ports the use cases run on.
+#[derive(Clone)]
+pub struct Ports {
+    pub citizens: Arc<dyn CitizenRegistry>,
+    pub billing: Arc<dyn Billing>,
+    pub properties: Arc<dyn PropertyRegistry>,
+    pub store: Arc<dyn ApplicationStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
+
+/// The applicant's side of both e-services.
+#[derive(Debug, Clone)]
+pub struct ApplicantService {
+    ports: Ports,
+}
+
+impl ApplicantService {
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
+    }
+
+    /// "Main information": from the citizen registry by PIN, with the business when the applicant
+    /// acts for one.
+    pub fn main_information(
+        &self,
+        applicant: &Applicant,
+    ) -> Result<MainInformationView, ServiceError> {
+        let person = self.person(applicant)?;
+        let business = match &applicant.tin {
+            Some(_) => Some(self.business_of(applicant)?),
+            None => None,
+        };
+        Ok(MainInformationView { person, business })
+    }
+
+    pub fn subscriber_accounts(
+        &self,
+        applicant: &Applicant,
+    ) -> Result<Vec<SubscriberAccount>, ServiceError> {
+        Ok(self.ports.billing.residential_accounts(&applicant.pin)?)
+    }
+
+    pub fn head_codes(&self, applicant: &Applicant) -> Result<Vec<HeadCodeAccount>, ServiceError> {
+        let business = self.business_of(applicant)?;
+        Ok(self.ports.billing.head_codes(&business.tin)?)
+    }
+
+    pub fn metering_points(
+        &self,
+        applicant: &Applicant,
+        head_code: &HeadCode,
+    ) -> Result<Vec<MeteringPoint>, ServiceError> {
+        let business = self.business_of(applicant)?;
+        match self.ports.billing.head_code(head_code)? {
+            Some(account) if account.tin == business.tin => {
+                Ok(self.ports.billing.metering_points(head_code)?)
+            }
+            _ => Err(ServiceError::HeadCodeNotYours(head_code.clone())),
+        }
+    }
+
+    /// The debt check of any subscriber code: the balance only, nothing about the holder.
+    pub fn debt(&self, code: &SubscriberCode) -> Result<DebtStatement, ServiceError> {
+        self.ports
+            .billing
+            .debt(code)?
+            .ok_or_else(|| ServiceError::SubscriberCodeUnknown(code.clone()))
+    }
+
+    /// Creates a draft with whatever steps are given (each checked), and submits it at once when
+    /// `submit` is set: then it is stored submitted, or not at all.
+    pub fn create(
+        &self,
+        applicant: &Applicant,
+        kind: ApplicationKind,
+        changes: StepChanges,
+        submit: bool,
+    ) -> Result<Application, ServiceError> {
+        let now = self.ports.clock.now();
+        let mut draft = Draft {
+            number: None,
+            applicant,
+            steps: Steps::empty(kind),
+            contact: None,
+        };
+        self.apply_changes(&mut draft, changes, now)?;
+        let create = entry(applicant, now, Action::Create, None, Status::Draft, None);
+        let mut new = NewApplication {
+            status: Status::Draft,
+            applicant: applicant.clone(),
+            steps: draft.steps,
+            contact: draft.contact,
+            created_at: now,
+            submitted_at: None,
+            timeline: vec![create],
+        };
+        if submit {
+            let submitted = next_status(kind, Status::Draft, Action::Submit, Role::Applicant)?;
+            let mut checked = Draft {
+                number: None,
+                applicant,
+                steps: new.steps,
+                contact: new.contact,
+            };
+            self.check_complete(&mut checked, now)?;
+            new.steps = checked.steps;
+            new.contact = checked.contact;
+            new.status = submitted;
+            new.submitted_at = Some(now);
+            new.timeline.push(entry(
+                applicant,
+                now,
+                Action::Submit,
+                Some(Status::Draft),
+                submitted,
+                None,
+            ));
+        }
+        Ok(self.ports.store.create(new)?)
+    }
+
+    /// Fills or changes steps of the applicant's draft (or of an application returned for a
+    /// correction), checking each given step as the portal's form does.
+    pub fn update(
+        &self,
+        applicant: &Applicant,
+        number: &ApplicationNumber,
+        changes: StepChanges,
+    ) -> Result<Application, ServiceError> {
+        let mut application = self.own(applicant, number)?;
+        if !application.status.is_editable_by_applicant() {
+            return Err(ServiceError::NotEditable(application.status));
+        }
+        let now = self.ports.clock.now();
+        let mut draft = Draft {
+            number: Some(&application.number),
+            applicant,
+            steps: application.steps.clone(),
+            contact: application.contact.clone(),
+        };
+        self.apply_changes(&mut draft, changes, now)?;
+        application.steps = draft.steps;
+        application.contact = draft.contact;
+        application.updated_at = now;
+        Ok(self.ports.store.update(&application, &[])?)
+    }
+
+    /// Sends the application to the company: every step present and checked again with fresh
+    /// facts (the debt is read anew and recorded).
+    pub fn submit(
+        &self,
+        applicant: &Applicant,
+        number: &ApplicationNumber,
+    ) -> Result<Application, ServiceError> {
+        let mut application = self.own(applicant, number)?;
+        let action = if application.status == Status::ReturnedForCorrection {
+            Action::Resubmit
+        } else {
+            Action::Submit
+        };
+        let to = next_status(
+            application.kind(),
+            application.status,
+            action,
+            Role::Applicant,
+        )?;
+        let now = self.ports.clock.now();
+        let mut draft = Draft {
+            number: Some(&application.number),
+            applicant,
+            steps: application.steps.clone(),
+            contact: application.contact.clone(),
+        };
+        self.check_complete(&mut draft, now)?;
+        let from = application.status;
+        application.steps = draft.steps;
+        application.status = to;
+        application.updated_at = now;
+        application.submitted_at = Some(now);
+        let submitted = entry(applicant, now, action, Some(from), to, None);
+        Ok(self.ports.store.update(&application, &[submitted])?)
+    }
+
+    /// Withdraws the application while nobody has started work on it.
+    pub fn cancel(
+        &self,
+        applicant: &Applicant,
+        number: &ApplicationNumber,
+        reason: Option<String>,
+    ) -> Result<Application, ServiceError> {
+        let mut application = self.own(applicant, number)?;
+        let to = next_status(
+            application.kind(),
+            application.status,
+            Action::Cancel,
+            Role::Applicant,
+        )?;
+        let now = self.ports.clock.now();
+        let from = application.status;
+        application.status = to;
+        application.updated_at = now;
+        let cancelled = entry(applicant, now, Action::Cancel, Some(from), to, reason);
+        Ok(self.ports.store.update(&application, &[cancelled])?)
+    }
+
+    /// One of the applicant's own applications; another person's is "not found", not
+    /// "forbidden", so that numbers reveal nothing.
+    pub fn get(
+        &self,
+        applicant: &Applicant,
+        number: &ApplicationNumber,
+    ) -> Result<Application, ServiceError> {
+        self.own(applicant, number)
+    }
+
+    /// "My applications".
+    pub fn list(&self, query: &ApplicationQuery) -> Result<ApplicationPage, ServiceError> {
+        Ok(self.ports.store.list(query)?)
+    }
+
+    fn own(
+        &self,
+        applicant: &Applicant,
+        number: &ApplicationNumber,
+    ) -> Result<Application, ServiceError> {
+        self.ports
+            .store
+            .find(number)?
+            .filter(|application| application.belongs_to(applicant))
+            .ok_or(ServiceError::ApplicationNotFound)
+    }
+
+    fn person(&self, applicant: &Applicant) -> Result<MainInformation, ServiceError> {
+        self.ports
+            .citizens
+            .main_information(&applicant.pin)?
+            .ok_or(ServiceError::PersonNotInRegistry)
+    }
+
+    /// The business the applicant acts for, if the registry lists the applicant among its
+    /// representatives.
+    fn business_of(&self, applicant: &Applicant) -> Result<BusinessInformation, ServiceError> {
+        let tin = applicant
+            .tin
+            .as_ref()
+            .ok_or(ServiceError::BusinessRequired)?;
+        self.ports
+            .citizens
+            .business(tin)?
+            .filter(|business| business.representatives.contains(&applicant.pin))
+            .ok_or_else(|| ServiceError::NotARepresentative(tin.clone()))
+    }
+
+    fn apply_changes(
+        &self,
+        draft: &mut Draft<'_>,
+        changes: StepChanges,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let changed = ChangedSteps {
+            subscriber: changes.subscriber.is_some(),
+            account: changes.account.is_some(),
+            property: changes.property.is_some() || changes.account.is_some(),
+        };
+        let kind = draft.steps.kind();
+        let not_for_kind = |step| ServiceError::StepNotForKind { step, kind };
+        match &mut draft.steps {
+            Steps::MeterDamage {
+                target,
+                description,
+            } => {
+                if changes.account.is_some() {
+                    return Err(not_for_kind(Step::Account));
+                }
+                if changes.property.is_some() {
+                    return Err(not_for_kind(Step::Property));
+                }
+                if let Some(new_description) = changes.damage_description {
+                    *description = new_description;
+                }
+                if let Some(new_target) = changes.subscriber {
+                    *target = Some(new_target);
+                }
+            }
+            Steps::AccountChange {
+                account, property, ..
+            } => {
+                if changes.subscriber.is_some() {
+                    return Err(not_for_kind(Step::Subscriber));
+                }
+                if changes.damage_description.is_some() {
+                    return Err(not_for_kind(Step::DamageDescription));
+                }
+                if let Some(new_account) = changes.account {
+                    *account = Some(new_account);
+                }
+                if let Some(new_property) = changes.property {
+                    *property = Some(new_property);
+                }
+            }
+        }
+        if let Some(contact) = changes.contact {
+            draft.contact = Some(contact);
+        }
+        self.check_steps(draft, changed, now)
+    }
+
+    /// Every step present, every step checked anew.
+    fn check_complete(
+        &self,
+        draft: &mut Draft<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let missing = missing_steps(&draft.steps, draft.contact.as_ref());
+        if !missing.is_empty() {
+            return Err(ServiceError::Incomplete(missing));
+        }
+        let everything = ChangedSteps {
+            subscriber: true,
+            account: true,
+            property: true,
+        };
+        self.check_steps(draft, everything, now)
+    }
+
+    /// Checks the named steps (when present) against the facts, records the debt check, and
+    /// refuses a target that already has an open application.
+    fn check_steps(
+        &self,
+        draft: &mut Draft<'_>,
+        which: ChangedSteps,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let applicant = draft.applicant;
+        match &mut draft.steps {
+            Steps::MeterDamage {
+                target: Some(target),
+                ..
+            } if which.subscriber => match target {
+                MeterDamageTarget::Residential { subscriber_code } => {
+                    let own = self.ports.billing.residential_accounts(&applicant.pin)?;
+                    meter_damage::check_residential(subscriber_code, &own)?;
+                }
+                MeterDamageTarget::NonResidential {
+                    head_code,
+                    metering_point,
+                } => {
+                    let business = self.business_of(applicant).map_err(|error| match error {
+                        ServiceError::BusinessRequired => {
+                            MeterDamageRefusal::BusinessRequired.into()
+                        }
+                        other => other,
+                    })?;
+                    let contract = self.ports.billing.head_code(head_code)?;
+                    let point = self.ports.billing.metering_point(metering_point)?;
+                    meter_damage::check_non_residential(
+                        Some(&business.tin),
+                        head_code,
+                        contract.as_ref(),
+                        metering_point,
+                        point.as_ref(),
+                    )?;
+                }
+            },
+            Steps::MeterDamage { .. } => {}
+            Steps::AccountChange {
+                account,
+                property,
+                debt_check,
+            } => {
+                let mut account_record = None;
+                if let Some(selection) =
+                    account.as_ref().filter(|_| which.account || which.property)
+                {
+                    let record = self.ports.billing.account(&selection.subscriber_code)?;
+                    if which.account {
+                        let person = self.person(applicant)?;
+                        account_change::check_account(
+                            &applicant.pin,
+                            &person.name,
+                            selection.variant,
+                            &selection.subscriber_code,
+                            record.as_ref(),
+                        )?;
+                        let statement = self.ports.billing.debt(&selection.subscriber_code)?;
+                        let statement =
+                            account_change::check_debt(&selection.subscriber_code, statement)?;
+                        *debt_check = Some(DebtCheck {
+                            amount: statement.amount,
+                            as_of: statement.as_of,
+                            checked_at: now,
+                        });
+                    }
+                    account_record = record;
+                }
+                if let Some(data) = property.as_ref().filter(|_| which.property) {
+                    let record = self.ports.properties.property(&data.key)?;
+                    account_change::check_property(
+                        &applicant.pin,
+                        account.as_ref().map(|a| a.variant),
+                        data,
+                        record.as_ref(),
+                        account_record.as_ref(),
+                    )?;
+                }
+            }
+        }
+        if which.subscriber || which.account {
+            if let Some(key) = draft.steps.target_key() {
+                let open = self
+                    .ports
+                    .store
+                    .open_application_for(draft.steps.kind(), &key)?;
+                if let Some(open) = open.filter(|open| Some(open) != draft.number) {
+                    return Err(ServiceError::OpenApplicationExists(open));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The parts of an application being checked.
+struct Draft<'a> {
+    number: Option<&'a ApplicationNumber>,
+    applicant: &'a Applicant,
+    steps: Steps,
+    contact: Option<ContactInformation>,
+}
+
+/// Which steps to check against the facts.
+#[derive(Debug, Clone, Copy)]
+struct ChangedSteps {
+    subscriber: bool,
+    account: bool,
+    property: bool,
+}
+
+fn entry(
+    applicant: &Applicant,
+    at: DateTime<Utc>,
+    action: Action,
+    from: Option<Status>,
+    to: Status,
+    comment: Option<String>,
+) -> TimelineEntry {
+    TimelineEntry {
+        at,
+        actor: Actor {
+            id: applicant.pin.to_string(),
+            role: Role::Applicant,
+        },
+        action,
+        from,
+        to,
+        comment,
+    }
+}
+
+/// The year an application number carries: the year of creation, in UTC.
+pub fn number_year(created_at: DateTime<Utc>) -> i32 {
+    created_at.year()
+}
