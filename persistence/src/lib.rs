@@ -1,1 +1,17 @@
+//! Storage on PostgreSQL or SQLite through one diesel code path: the application store, the
+//! table-backed registry and billing adapters for development, and the seed loader.
+//!
+//! Error policy: a business outcome the database detects (a second open application for a
+//! target, a stale version) comes back as the domain's `StoreError`; every other diesel or pool
+//! error becomes `Unavailable { system: "database" }`, which the API answers with 503.
 
+pub mod applications;
+pub mod connection;
+pub mod local_registries;
+pub mod schema;
+pub mod seed;
+mod time;
+
+pub use applications::DieselApplicationStore;
+pub use connection::{Backend, Database, DatabaseError, PoolOptions};
+pub use local_registries::LocalRegistries;

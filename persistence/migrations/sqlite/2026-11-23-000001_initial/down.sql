@@ -1,0 +1,11 @@
+DROP TABLE application_timeline;
+DROP TABLE applications;
+DROP TABLE application_number_sequences;
+DROP TABLE property_owners;
+DROP TABLE properties;
+DROP TABLE metering_points;
+DROP TABLE head_codes;
+DROP TABLE subscriber_accounts;
+DROP TABLE business_representatives;
+DROP TABLE businesses;
+DROP TABLE citizens;

@@ -1,0 +1,123 @@
+-- Registry and billing data used by the local (table-backed) adapters in development, and the
+-- applications with their timeline. Times are UTC, stored without a zone (see schema.rs).
+
+CREATE TABLE citizens (
+    pin TEXT PRIMARY KEY CHECK (length(pin) = 7),
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    patronymic TEXT,
+    birth_date DATE NOT NULL,
+    registered_address TEXT NOT NULL
+);
+
+CREATE TABLE businesses (
+    tin TEXT PRIMARY KEY CHECK (length(tin) = 10),
+    name TEXT NOT NULL
+);
+
+CREATE TABLE business_representatives (
+    tin TEXT NOT NULL REFERENCES businesses (tin) ON DELETE CASCADE,
+    pin TEXT NOT NULL REFERENCES citizens (pin),
+    PRIMARY KEY (tin, pin)
+);
+
+CREATE TABLE subscriber_accounts (
+    code TEXT PRIMARY KEY,
+    holder_pin TEXT NOT NULL REFERENCES citizens (pin),
+    holder_first_name TEXT NOT NULL,
+    holder_last_name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    district_code TEXT NOT NULL,
+    debt_qapik BIGINT NOT NULL,
+    debt_as_of TIMESTAMP NOT NULL
+);
+CREATE INDEX subscriber_accounts_holder ON subscriber_accounts (holder_pin);
+
+CREATE TABLE head_codes (
+    code TEXT PRIMARY KEY,
+    tin TEXT NOT NULL REFERENCES businesses (tin),
+    contract_name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    district_code TEXT NOT NULL
+);
+CREATE INDEX head_codes_tin ON head_codes (tin);
+
+CREATE TABLE metering_points (
+    code TEXT PRIMARY KEY,
+    head_code TEXT NOT NULL REFERENCES head_codes (code),
+    address TEXT NOT NULL,
+    meter_number TEXT NOT NULL
+);
+CREATE INDEX metering_points_head_code ON metering_points (head_code);
+
+CREATE TABLE properties (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    district_code TEXT NOT NULL,
+    registry_number TEXT NOT NULL,
+    registration_number TEXT NOT NULL,
+    property_type TEXT NOT NULL CHECK (property_type IN ('private-house', 'apartment')),
+    address TEXT NOT NULL,
+    UNIQUE (district_code, registry_number, registration_number)
+);
+
+CREATE TABLE property_owners (
+    property_id BIGINT NOT NULL REFERENCES properties (id) ON DELETE CASCADE,
+    pin TEXT NOT NULL REFERENCES citizens (pin),
+    PRIMARY KEY (property_id, pin)
+);
+
+-- One counter per number prefix and year; the row lock of the UPDATE makes numbers unique
+-- across service instances.
+CREATE TABLE application_number_sequences (
+    prefix TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    last_value BIGINT NOT NULL,
+    PRIMARY KEY (prefix, year)
+);
+
+CREATE TABLE applications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('meter-damage-investigation', 'account-change')),
+    status TEXT NOT NULL,
+    applicant_pin TEXT NOT NULL,
+    applicant_tin TEXT,
+    login_method TEXT NOT NULL,
+    subscriber_type TEXT CHECK (subscriber_type IN ('residential', 'non-residential')),
+    subscriber_code TEXT,
+    head_code TEXT,
+    metering_point_code TEXT,
+    damage_description TEXT,
+    change_variant TEXT CHECK (change_variant IN ('transfer', 'name-change')),
+    property_district_code TEXT,
+    property_registry_number TEXT,
+    property_registration_number TEXT,
+    property_type TEXT CHECK (property_type IN ('private-house', 'apartment')),
+    debt_qapik BIGINT,
+    debt_as_of TIMESTAMP,
+    debt_checked_at TIMESTAMP,
+    mobile_numbers TEXT,
+    email TEXT,
+    -- The target key while the application is open, NULL otherwise: the unique index below is
+    -- the last guard of "one open application per kind and target".
+    open_target TEXT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    submitted_at TIMESTAMP,
+    version BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX applications_one_open_per_target ON applications (kind, open_target);
+CREATE INDEX applications_by_applicant ON applications (applicant_pin, id DESC);
+
+CREATE TABLE application_timeline (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    application_id BIGINT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+    at TIMESTAMP NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    comment TEXT
+);
+CREATE INDEX application_timeline_by_application ON application_timeline (application_id, id);

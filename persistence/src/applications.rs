@@ -1,0 +1,635 @@
+//! The application store: applications and their timelines, one transaction per use case.
+
+use crate::connection::{unavailable, Database, DbConnection};
+use crate::schema::{application_number_sequences, application_timeline, applications};
+use crate::time::{from_stored, to_stored};
+use chrono::{Datelike, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use domain::application::{
+    AccountChangeVariant, AccountSelection, Actor, Application, ApplicationKind, ApplicationNumber,
+    DamageDescription, DebtCheck, MeterDamageTarget, NewApplication, Steps, TimelineEntry,
+};
+use domain::codes::{HeadCode, MeteringPointCode, SubscriberCode};
+use domain::contact::{ContactInformation, EmailAddress, MobileNumber};
+use domain::district::DistrictCode;
+use domain::identity::{Applicant, LoginMethod, Pin, Role, Tin};
+use domain::money::Qapik;
+use domain::ports::{ApplicationPage, ApplicationQuery, ApplicationStore, StoreError, Unavailable};
+use domain::property::{PropertyData, PropertyKey, PropertyType, RegisterExtractNumber};
+use domain::status::{Action, Status};
+
+/// Applications on PostgreSQL or SQLite.
+#[derive(Debug, Clone)]
+pub struct DieselApplicationStore {
+    db: Database,
+}
+
+impl DieselApplicationStore {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+const RESIDENTIAL: &str = "residential";
+const NON_RESIDENTIAL: &str = "non-residential";
+/// Mobile numbers are stored as one text, E.164 numbers separated by commas.
+const MOBILE_SEPARATOR: char = ',';
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = applications)]
+struct ApplicationRow {
+    id: i64,
+    number: String,
+    kind: String,
+    status: String,
+    applicant_pin: String,
+    applicant_tin: Option<String>,
+    login_method: String,
+    subscriber_type: Option<String>,
+    subscriber_code: Option<String>,
+    head_code: Option<String>,
+    metering_point_code: Option<String>,
+    damage_description: Option<String>,
+    change_variant: Option<String>,
+    property_district_code: Option<String>,
+    property_registry_number: Option<String>,
+    property_registration_number: Option<String>,
+    property_type: Option<String>,
+    debt_qapik: Option<i64>,
+    debt_as_of: Option<NaiveDateTime>,
+    debt_checked_at: Option<NaiveDateTime>,
+    mobile_numbers: Option<String>,
+    email: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    submitted_at: Option<NaiveDateTime>,
+    version: i64,
+}
+
+/// The columns a use case writes: everything but the id, the number and the creation time.
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = applications, treat_none_as_null = true)]
+struct ApplicationChanges {
+    status: String,
+    subscriber_type: Option<String>,
+    subscriber_code: Option<String>,
+    head_code: Option<String>,
+    metering_point_code: Option<String>,
+    damage_description: Option<String>,
+    change_variant: Option<String>,
+    property_district_code: Option<String>,
+    property_registry_number: Option<String>,
+    property_registration_number: Option<String>,
+    property_type: Option<String>,
+    debt_qapik: Option<i64>,
+    debt_as_of: Option<NaiveDateTime>,
+    debt_checked_at: Option<NaiveDateTime>,
+    mobile_numbers: Option<String>,
+    email: Option<String>,
+    open_target: Option<String>,
+    updated_at: NaiveDateTime,
+    submitted_at: Option<NaiveDateTime>,
+    version: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = applications)]
+struct ApplicationIdentity<'a> {
+    number: &'a str,
+    kind: &'a str,
+    applicant_pin: &'a str,
+    applicant_tin: Option<&'a str>,
+    login_method: &'a str,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = application_timeline)]
+struct TimelineRow {
+    at: NaiveDateTime,
+    actor_id: String,
+    actor_role: String,
+    action: String,
+    from_status: Option<String>,
+    to_status: String,
+    comment: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = application_timeline)]
+struct NewTimelineRow<'a> {
+    application_id: i64,
+    at: NaiveDateTime,
+    actor_id: &'a str,
+    actor_role: &'a str,
+    action: &'a str,
+    from_status: Option<&'a str>,
+    to_status: &'a str,
+    comment: Option<&'a str>,
+}
+
+fn changes_of(
+    status: Status,
+    steps: &Steps,
+    contact: Option<&ContactInformation>,
+    updated_at: NaiveDateTime,
+    submitted_at: Option<NaiveDateTime>,
+    version: i64,
+) -> ApplicationChanges {
+    let mut changes = ApplicationChanges {
+        status: status.as_str().to_owned(),
+        subscriber_type: None,
+        subscriber_code: None,
+        head_code: None,
+        metering_point_code: None,
+        damage_description: None,
+        change_variant: None,
+        property_district_code: None,
+        property_registry_number: None,
+        property_registration_number: None,
+        property_type: None,
+        debt_qapik: None,
+        debt_as_of: None,
+        debt_checked_at: None,
+        mobile_numbers: contact.map(|c| {
+            c.mobile_numbers()
+                .iter()
+                .map(MobileNumber::as_str)
+                .collect::<Vec<_>>()
+                .join(&MOBILE_SEPARATOR.to_string())
+        }),
+        email: contact.and_then(|c| c.email()).map(|e| e.as_str().to_owned()),
+        open_target: steps.target_key().filter(|_| status.is_open()),
+        updated_at,
+        submitted_at,
+        version,
+    };
+    match steps {
+        Steps::MeterDamage { target, description } => {
+            changes.damage_description = description.as_ref().map(|d| d.as_str().to_owned());
+            match target {
+                Some(MeterDamageTarget::Residential { subscriber_code }) => {
+                    changes.subscriber_type = Some(RESIDENTIAL.to_owned());
+                    changes.subscriber_code = Some(subscriber_code.to_string());
+                }
+                Some(MeterDamageTarget::NonResidential { head_code, metering_point }) => {
+                    changes.subscriber_type = Some(NON_RESIDENTIAL.to_owned());
+                    changes.head_code = Some(head_code.to_string());
+                    changes.metering_point_code = Some(metering_point.to_string());
+                }
+                None => {}
+            }
+        }
+        Steps::AccountChange { account, property, debt_check } => {
+            if let Some(selection) = account {
+                changes.change_variant = Some(selection.variant.as_str().to_owned());
+                changes.subscriber_code = Some(selection.subscriber_code.to_string());
+            }
+            if let Some(data) = property {
+                changes.property_district_code = Some(data.key.district.as_str().to_owned());
+                changes.property_registry_number = Some(data.key.registry_number.to_string());
+                changes.property_registration_number =
+                    Some(data.key.registration_number.to_string());
+                changes.property_type = Some(data.property_type.as_str().to_owned());
+            }
+            if let Some(check) = debt_check {
+                changes.debt_qapik = Some(check.amount.value());
+                changes.debt_as_of = Some(to_stored(check.as_of));
+                changes.debt_checked_at = Some(to_stored(check.checked_at));
+            }
+        }
+    }
+    changes
+}
+
+/// A stored value that no longer parses: the data was changed outside the service.
+fn corrupt(number: &str, what: &str) -> Unavailable {
+    Unavailable {
+        system: "database",
+        reason: format!("stored application {number} has an invalid {what}"),
+    }
+}
+
+fn parse_stored<T, E>(
+    number: &str,
+    what: &str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, Unavailable> {
+    parse(value).map_err(|_| corrupt(number, what))
+}
+
+fn parse_optional<T, E>(
+    number: &str,
+    what: &str,
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, Unavailable> {
+    value.map(|v| parse_stored(number, what, v, parse)).transpose()
+}
+
+fn some_or_corrupt<T>(number: &str, what: &str, value: Option<T>) -> Result<T, Unavailable> {
+    value.ok_or_else(|| corrupt(number, what))
+}
+
+fn to_domain(row: ApplicationRow, timeline: Vec<TimelineRow>) -> Result<Application, Unavailable> {
+    let n = row.number.as_str();
+    let kind = some_or_corrupt(n, "kind", ApplicationKind::parse(&row.kind))?;
+    let steps = match kind {
+        ApplicationKind::MeterDamageInvestigation => {
+            let target = match row.subscriber_type.as_deref() {
+                None => None,
+                Some(RESIDENTIAL) => Some(MeterDamageTarget::Residential {
+                    subscriber_code: parse_stored(
+                        n,
+                        "subscriber code",
+                        some_or_corrupt(n, "subscriber code", row.subscriber_code.as_deref())?,
+                        SubscriberCode::parse,
+                    )?,
+                }),
+                Some(NON_RESIDENTIAL) => Some(MeterDamageTarget::NonResidential {
+                    head_code: parse_stored(
+                        n,
+                        "head code",
+                        some_or_corrupt(n, "head code", row.head_code.as_deref())?,
+                        HeadCode::parse,
+                    )?,
+                    metering_point: parse_stored(
+                        n,
+                        "metering point",
+                        some_or_corrupt(n, "metering point", row.metering_point_code.as_deref())?,
+                        MeteringPointCode::parse,
+                    )?,
+                }),
+                Some(_) => return Err(corrupt(n, "subscriber type")),
+            };
+            let description = parse_optional(
+                n,
+                "damage description",
+                row.damage_description.as_deref(),
+                DamageDescription::parse,
+            )?
+            .flatten();
+            Steps::MeterDamage { target, description }
+        }
+        ApplicationKind::AccountChange => {
+            let account = match row.change_variant.as_deref() {
+                None => None,
+                Some(variant) => Some(AccountSelection {
+                    variant: some_or_corrupt(n, "variant", AccountChangeVariant::parse(variant))?,
+                    subscriber_code: parse_stored(
+                        n,
+                        "subscriber code",
+                        some_or_corrupt(n, "subscriber code", row.subscriber_code.as_deref())?,
+                        SubscriberCode::parse,
+                    )?,
+                }),
+            };
+            let property = match (
+                row.property_district_code.as_deref(),
+                row.property_registry_number.as_deref(),
+                row.property_registration_number.as_deref(),
+                row.property_type.as_deref(),
+            ) {
+                (Some(district), Some(registry), Some(registration), Some(property_type)) => {
+                    Some(PropertyData {
+                        key: PropertyKey {
+                            district: parse_stored(n, "district", district, DistrictCode::parse)?,
+                            registry_number: parse_stored(
+                                n,
+                                "registry number",
+                                registry,
+                                RegisterExtractNumber::parse,
+                            )?,
+                            registration_number: parse_stored(
+                                n,
+                                "registration number",
+                                registration,
+                                RegisterExtractNumber::parse,
+                            )?,
+                        },
+                        property_type: some_or_corrupt(
+                            n,
+                            "property type",
+                            PropertyType::parse(property_type),
+                        )?,
+                    })
+                }
+                (None, None, None, None) => None,
+                _ => return Err(corrupt(n, "property")),
+            };
+            let debt_check = match (row.debt_qapik, row.debt_as_of, row.debt_checked_at) {
+                (Some(amount), Some(as_of), Some(checked_at)) => Some(DebtCheck {
+                    amount: Qapik::new(amount),
+                    as_of: from_stored(as_of),
+                    checked_at: from_stored(checked_at),
+                }),
+                (None, None, None) => None,
+                _ => return Err(corrupt(n, "debt check")),
+            };
+            Steps::AccountChange { account, property, debt_check }
+        }
+    };
+    let contact = match row.mobile_numbers.as_deref() {
+        None => None,
+        Some(numbers) => {
+            let mobiles = numbers
+                .split(MOBILE_SEPARATOR)
+                .map(|m| parse_stored(n, "mobile number", m, MobileNumber::parse))
+                .collect::<Result<Vec<_>, _>>()?;
+            let email = parse_optional(n, "e-mail", row.email.as_deref(), EmailAddress::parse)?;
+            Some(ContactInformation::from_stored(mobiles, email))
+        }
+    };
+    let timeline = timeline
+        .into_iter()
+        .map(|entry| {
+            Ok(TimelineEntry {
+                at: from_stored(entry.at),
+                actor: Actor {
+                    id: entry.actor_id,
+                    role: some_or_corrupt(n, "actor role", Role::parse(&entry.actor_role))?,
+                },
+                action: some_or_corrupt(n, "action", Action::parse(&entry.action))?,
+                from: entry
+                    .from_status
+                    .as_deref()
+                    .map(|s| some_or_corrupt(n, "status", Status::parse(s)))
+                    .transpose()?,
+                to: some_or_corrupt(n, "status", Status::parse(&entry.to_status))?,
+                comment: entry.comment,
+            })
+        })
+        .collect::<Result<Vec<_>, Unavailable>>()?;
+    Ok(Application {
+        number: parse_stored(n, "number", n, ApplicationNumber::parse)?,
+        status: some_or_corrupt(n, "status", Status::parse(&row.status))?,
+        applicant: Applicant {
+            pin: parse_stored(n, "applicant PIN", &row.applicant_pin, Pin::parse)?,
+            tin: parse_optional(n, "applicant TIN", row.applicant_tin.as_deref(), Tin::parse)?,
+            login_method: some_or_corrupt(n, "login method", LoginMethod::parse(&row.login_method))?,
+        },
+        steps,
+        contact,
+        created_at: from_stored(row.created_at),
+        updated_at: from_stored(row.updated_at),
+        submitted_at: row.submitted_at.map(from_stored),
+        version: row.version,
+        timeline,
+    })
+}
+
+/// What can go wrong inside a write transaction.
+#[derive(Debug)]
+enum WriteError {
+    Diesel(DieselError),
+    Store(StoreError),
+}
+
+impl From<DieselError> for WriteError {
+    fn from(error: DieselError) -> Self {
+        Self::Diesel(error)
+    }
+}
+
+impl From<Unavailable> for WriteError {
+    fn from(error: Unavailable) -> Self {
+        Self::Store(StoreError::Unavailable(error))
+    }
+}
+
+/// Gives out the next sequence number of a prefix and year. The UPDATE's row lock (PostgreSQL)
+/// or the write lock (SQLite) makes concurrent writers wait for each other, so two instances
+/// never get the same number. The first number of a year inserts the row; when another writer
+/// inserted it first, the savepoint is rolled back and the UPDATE tried again.
+fn next_sequence(conn: &mut DbConnection, prefix: &str, year: i32) -> Result<u64, DieselError> {
+    use application_number_sequences::dsl as seq;
+    for _ in 0..3 {
+        let updated = diesel::update(seq::application_number_sequences.find((prefix, year)))
+            .set(seq::last_value.eq(seq::last_value + 1))
+            .execute(conn)?;
+        if updated == 0 {
+            let inserted = conn.transaction(|savepoint| {
+                diesel::insert_into(seq::application_number_sequences)
+                    .values((seq::prefix.eq(prefix), seq::year.eq(year), seq::last_value.eq(1_i64)))
+                    .execute(savepoint)
+            });
+            match inserted {
+                Ok(_) => {}
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        let value: i64 = seq::application_number_sequences
+            .find((prefix, year))
+            .select(seq::last_value)
+            .first(conn)?;
+        return Ok(u64::try_from(value).unwrap_or_default());
+    }
+    Err(DieselError::RollbackTransaction)
+}
+
+fn insert_timeline(conn: &mut DbConnection, application_id: i64, entries: &[TimelineEntry]) -> Result<(), DieselError> {
+    for entry in entries {
+        diesel::insert_into(application_timeline::table)
+            .values(NewTimelineRow {
+                application_id,
+                at: to_stored(entry.at),
+                actor_id: &entry.actor.id,
+                actor_role: entry.actor.role.as_str(),
+                action: entry.action.as_str(),
+                from_status: entry.from.map(Status::as_str),
+                to_status: entry.to.as_str(),
+                comment: entry.comment.as_deref(),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn load(conn: &mut DbConnection, number: &str) -> Result<Option<Application>, WriteError> {
+    let row: Option<ApplicationRow> = applications::table
+        .filter(applications::number.eq(number))
+        .select(ApplicationRow::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(row) = row else { return Ok(None) };
+    let timeline = application_timeline::table
+        .filter(application_timeline::application_id.eq(row.id))
+        .order(application_timeline::id.asc())
+        .select(TimelineRow::as_select())
+        .load(conn)?;
+    Ok(Some(to_domain(row, timeline)?))
+}
+
+impl DieselApplicationStore {
+    /// Runs a write and turns a unique violation on the open-target index into
+    /// `OpenApplicationExists`, looked up after the failed transaction is rolled back.
+    fn write_guarded<T>(
+        &self,
+        kind: ApplicationKind,
+        target_key: Option<String>,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, WriteError>,
+    ) -> Result<T, StoreError> {
+        match self.db.write(work) {
+            Ok(value) => Ok(value),
+            Err(WriteError::Store(error)) => Err(error),
+            Err(WriteError::Diesel(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))) => {
+                let open = match &target_key {
+                    Some(key) => self.open_application_for(kind, key)?,
+                    None => None,
+                };
+                Err(match open {
+                    Some(number) => StoreError::OpenApplicationExists(number),
+                    None => StoreError::Unavailable(Unavailable {
+                        system: "database",
+                        reason: info.message().to_owned(),
+                    }),
+                })
+            }
+            Err(WriteError::Diesel(error)) => Err(StoreError::Unavailable(unavailable(&error))),
+        }
+    }
+}
+
+impl ApplicationStore for DieselApplicationStore {
+    fn create(&self, new: NewApplication) -> Result<Application, StoreError> {
+        let kind = new.steps.kind();
+        let target_key = new.steps.target_key();
+        self.write_guarded(kind, target_key, |conn| {
+            let year = new.created_at.year();
+            let sequence = next_sequence(conn, kind.number_prefix(), year)?;
+            let number = ApplicationNumber::new(kind, year, sequence);
+            diesel::insert_into(applications::table)
+                .values((
+                    ApplicationIdentity {
+                        number: number.as_str(),
+                        kind: kind.as_str(),
+                        applicant_pin: new.applicant.pin.as_str(),
+                        applicant_tin: new.applicant.tin.as_ref().map(Tin::as_str),
+                        login_method: new.applicant.login_method.as_str(),
+                        created_at: to_stored(new.created_at),
+                    },
+                    changes_of(
+                        new.status,
+                        &new.steps,
+                        new.contact.as_ref(),
+                        to_stored(new.created_at),
+                        new.submitted_at.map(to_stored),
+                        1,
+                    ),
+                ))
+                .execute(conn)?;
+            let id: i64 = applications::table
+                .filter(applications::number.eq(number.as_str()))
+                .select(applications::id)
+                .first(conn)?;
+            insert_timeline(conn, id, &new.timeline)?;
+            load(conn, number.as_str())?.ok_or(WriteError::Store(StoreError::NotFound))
+        })
+    }
+
+    fn find(&self, number: &ApplicationNumber) -> Result<Option<Application>, Unavailable> {
+        let mut conn = self.db.connection()?;
+        match load(&mut conn, number.as_str()) {
+            Ok(found) => Ok(found),
+            Err(WriteError::Diesel(error)) => Err(unavailable(&error)),
+            Err(WriteError::Store(StoreError::Unavailable(error))) => Err(error),
+            Err(WriteError::Store(other)) => Err(Unavailable { system: "database", reason: other.to_string() }),
+        }
+    }
+
+    fn update(&self, application: &Application, new_entries: &[TimelineEntry]) -> Result<Application, StoreError> {
+        let kind = application.kind();
+        let target_key = application.steps.target_key();
+        self.write_guarded(kind, target_key, |conn| {
+            let number = application.number.as_str();
+            let changes = changes_of(
+                application.status,
+                &application.steps,
+                application.contact.as_ref(),
+                to_stored(application.updated_at),
+                application.submitted_at.map(to_stored),
+                application.version + 1,
+            );
+            let updated = diesel::update(
+                applications::table
+                    .filter(applications::number.eq(number))
+                    .filter(applications::version.eq(application.version)),
+            )
+            .set(&changes)
+            .execute(conn)?;
+            if updated == 0 {
+                let exists: i64 = applications::table
+                    .filter(applications::number.eq(number))
+                    .count()
+                    .get_result(conn)?;
+                return Err(WriteError::Store(if exists == 0 {
+                    StoreError::NotFound
+                } else {
+                    StoreError::VersionConflict
+                }));
+            }
+            let id: i64 = applications::table
+                .filter(applications::number.eq(number))
+                .select(applications::id)
+                .first(conn)?;
+            insert_timeline(conn, id, new_entries)?;
+            load(conn, number)?.ok_or(WriteError::Store(StoreError::NotFound))
+        })
+    }
+
+    fn open_application_for(&self, kind: ApplicationKind, target_key: &str) -> Result<Option<ApplicationNumber>, Unavailable> {
+        let mut conn = self.db.connection()?;
+        let number: Option<String> = applications::table
+            .filter(applications::kind.eq(kind.as_str()))
+            .filter(applications::open_target.eq(target_key))
+            .select(applications::number)
+            .first(&mut *conn)
+            .optional()
+            .map_err(|e| unavailable(&e))?;
+        number
+            .map(|n| ApplicationNumber::parse(&n).map_err(|_| corrupt(&n, "number")))
+            .transpose()
+    }
+
+    fn list(&self, query: &ApplicationQuery) -> Result<ApplicationPage, Unavailable> {
+        let mut conn = self.db.connection()?;
+        let filtered = || {
+            let mut select = applications::table
+                .filter(applications::applicant_pin.eq(query.applicant.as_str()))
+                .into_boxed();
+            if let Some(status) = query.status {
+                select = select.filter(applications::status.eq(status.as_str()));
+            }
+            if let Some(kind) = query.kind {
+                select = select.filter(applications::kind.eq(kind.as_str()));
+            }
+            select
+        };
+        let total: i64 = filtered().count().get_result(&mut *conn).map_err(|e| unavailable(&e))?;
+        let mut page = filtered();
+        if let Some(after) = query.after {
+            page = page.filter(applications::id.lt(after));
+        }
+        let mut rows: Vec<ApplicationRow> = page
+            .order(applications::id.desc())
+            .limit(i64::from(query.limit) + 1)
+            .select(ApplicationRow::as_select())
+            .load(&mut *conn)
+            .map_err(|e| unavailable(&e))?;
+        let has_more = rows.len() > usize::try_from(query.limit).unwrap_or(usize::MAX);
+        rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+        let next_after = if has_more { rows.last().map(|r| r.id) } else { None };
+        let items = rows
+            .into_iter()
+            .map(|row| to_domain(row, Vec::new()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ApplicationPage {
+            items,
+            total: u64::try_from(total).unwrap_or_default(),
+            next_after,
+        })
+    }
+}

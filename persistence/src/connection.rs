@@ -1,0 +1,281 @@
+//! One diesel code path for PostgreSQL and SQLite: a `MultiConnection`, a pool whose manager picks
+//! the backend by the URL's scheme and reports the real connection error, and write transactions
+//! that take SQLite's write lock up front.
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use domain::ports::Unavailable;
+use std::time::Duration;
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl std::fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match self {
+            Self::Postgresql(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        };
+        f.debug_tuple("DbConnection").field(&backend).finish()
+    }
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// The migrations of this backend, embedded in the binary.
+    fn migrations(self) -> EmbeddedMigrations {
+        match self {
+            Self::Postgres => POSTGRES_MIGRATIONS,
+            Self::Sqlite => SQLITE_MIGRATIONS,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Why the database could not be opened or prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("unsupported database URL {0:?}: use postgres://… or sqlite://PATH")]
+    UnsupportedUrl(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// A `database_url` split into backend and what the driver needs. `sqlite://data/x.sqlite` is a
+/// relative path, `sqlite:///var/lib/x.sqlite` an absolute one.
+pub fn parse_url(url: &str) -> Result<(Backend, String), DatabaseError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_owned()))
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            Err(DatabaseError::UnsupportedUrl(url.to_owned()))
+        } else {
+            Ok((Backend::Sqlite, path.to_owned()))
+        }
+    } else {
+        Err(DatabaseError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// WAL lets readers work beside the one writer; busy_timeout makes a writer wait for the lock
+/// instead of failing at once; SQLite enforces foreign keys only when asked.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// Opens connections of the backend the URL names, and nothing else.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    backend: Backend,
+    target: String,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str) -> Result<Self, DatabaseError> {
+        let (backend, target) = parse_url(url)?;
+        Ok(Self { backend, target })
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.target).map(DbConnection::Postgresql),
+            Backend::Sqlite => {
+                let mut connection = SqliteConnection::establish(&self.target)?;
+                connection
+                    .batch_execute(SQLITE_PRAGMAS)
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(connection))
+            }
+        }
+    }
+
+    fn is_valid(&self, connection: &mut DbConnection) -> Result<(), ConnectionError> {
+        connection.ping().map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, connection: &mut DbConnection) -> bool {
+        std::thread::panicking() || connection.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Pool settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    /// How long a request waits for a free connection before it is refused with 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The database: a pool and the backend it talks to.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens the pool and one connection at once, so that a wrong URL or password is reported
+    /// now, with the driver's own message.
+    pub fn connect(url: &str, options: PoolOptions) -> Result<Self, DatabaseError> {
+        let manager = ConnectionManager::new(url)?;
+        let backend = manager.backend;
+        // Checking the first connection by hand gives the driver's message, which r2d2's
+        // timeout error would hide.
+        r2d2::ManageConnection::connect(&manager)
+            .map_err(|error| DatabaseError::Connect(error.to_string()))?;
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(1))
+            .connection_timeout(options.acquire_timeout)
+            .test_on_check_out(true)
+            .build(manager)
+            .map_err(|error| DatabaseError::Connect(error.to_string()))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs the pending migrations of this backend; returns the ones applied.
+    pub fn migrate(&self) -> Result<Vec<String>, DatabaseError> {
+        let mut connection = self.connection().map_err(|e| DatabaseError::Connect(e.reason))?;
+        let migrations = self.backend.migrations();
+        let applied = connection
+            .run_pending_migrations(migrations)
+            .map_err(|error| DatabaseError::Migration(error.to_string()))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    }
+
+    /// Reverts every migration (for the migration round-trip test).
+    pub fn revert_all_migrations(&self) -> Result<Vec<String>, DatabaseError> {
+        let mut connection = self.connection().map_err(|e| DatabaseError::Connect(e.reason))?;
+        let migrations = self.backend.migrations();
+        let reverted = connection
+            .revert_all_migrations(migrations)
+            .map_err(|error| DatabaseError::Migration(error.to_string()))?;
+        Ok(reverted.iter().map(ToString::to_string).collect())
+    }
+
+    /// A connection from the pool, or `Unavailable` when none frees up in time.
+    pub fn connection(&self) -> Result<PooledConnection, Unavailable> {
+        self.pool.get().map_err(|error| Unavailable {
+            system: "database",
+            reason: error.to_string(),
+        })
+    }
+
+    /// Runs `work` in one transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`,
+    /// taking the write lock first: a deferred transaction that reads and then writes can fail
+    /// with "database is locked" without waiting, when another writer came in between.
+    pub fn write<T, E>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<Unavailable>,
+    {
+        let mut pooled = self.connection()?;
+        let connection: &mut DbConnection = &mut pooled;
+        match connection {
+            DbConnection::Sqlite(sqlite) => {
+                AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+                match work(connection) {
+                    Ok(value) => {
+                        <DbConnection as Connection>::TransactionManager::commit_transaction(connection)?;
+                        Ok(value)
+                    }
+                    Err(error) => {
+                        <DbConnection as Connection>::TransactionManager::rollback_transaction(connection)?;
+                        Err(error)
+                    }
+                }
+            }
+            DbConnection::Postgresql(_) => connection.transaction(work),
+        }
+    }
+}
+
+/// Maps a diesel error that is not a business outcome to `Unavailable`.
+pub fn unavailable(error: &diesel::result::Error) -> Unavailable {
+    Unavailable {
+        system: "database",
+        reason: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_by_scheme() {
+        assert_eq!(parse_url("postgres://u@h/db").map(|p| p.0).ok(), Some(Backend::Postgres));
+        assert_eq!(parse_url("postgresql://h/db").map(|p| p.0).ok(), Some(Backend::Postgres));
+        assert_eq!(
+            parse_url("sqlite://data/eservices.sqlite").map(|p| p.1).ok().as_deref(),
+            Some("data/eservices.sqlite")
+        );
+        assert_eq!(
+            parse_url("sqlite:///var/lib/e.sqlite").map(|p| p.1).ok().as_deref(),
+            Some("/var/lib/e.sqlite")
+        );
+        for bad in ["", "data.sqlite", "mysql://h/db", "sqlite://", "postgres:/x"] {
+            assert!(matches!(parse_url(bad), Err(DatabaseError::UnsupportedUrl(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_postgres_url_reports_the_drivers_error() {
+        let error = Database::connect("postgres://nobody@127.0.0.1:1/none", PoolOptions::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.starts_with("cannot connect to the database:"), "{error}");
+        assert!(error.len() > "cannot connect to the database: ".len(), "{error}");
+    }
+}

@@ -1,0 +1,168 @@
+//! The tables, for diesel. Written by hand to match both migration folders; the migration test
+//! checks that every table here exists on both backends.
+//!
+//! Times are `Timestamp` (UTC without a zone) because that is the one timestamp type both
+//! backends share through `MultiConnection`; conversion to and from `DateTime<Utc>` happens in
+//! the row types.
+
+diesel::table! {
+    citizens (pin) {
+        pin -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        patronymic -> Nullable<Text>,
+        birth_date -> Date,
+        registered_address -> Text,
+    }
+}
+
+diesel::table! {
+    businesses (tin) {
+        tin -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    business_representatives (tin, pin) {
+        tin -> Text,
+        pin -> Text,
+    }
+}
+
+diesel::table! {
+    subscriber_accounts (code) {
+        code -> Text,
+        holder_pin -> Text,
+        holder_first_name -> Text,
+        holder_last_name -> Text,
+        address -> Text,
+        district_code -> Text,
+        debt_qapik -> BigInt,
+        debt_as_of -> Timestamp,
+    }
+}
+
+diesel::table! {
+    head_codes (code) {
+        code -> Text,
+        tin -> Text,
+        contract_name -> Text,
+        address -> Text,
+        district_code -> Text,
+    }
+}
+
+diesel::table! {
+    metering_points (code) {
+        code -> Text,
+        head_code -> Text,
+        address -> Text,
+        meter_number -> Text,
+    }
+}
+
+diesel::table! {
+    properties (id) {
+        id -> BigInt,
+        district_code -> Text,
+        registry_number -> Text,
+        registration_number -> Text,
+        property_type -> Text,
+        address -> Text,
+    }
+}
+
+diesel::table! {
+    property_owners (property_id, pin) {
+        property_id -> BigInt,
+        pin -> Text,
+    }
+}
+
+diesel::table! {
+    application_number_sequences (prefix, year) {
+        prefix -> Text,
+        year -> Integer,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> BigInt,
+        number -> Text,
+        kind -> Text,
+        status -> Text,
+        applicant_pin -> Text,
+        applicant_tin -> Nullable<Text>,
+        login_method -> Text,
+        subscriber_type -> Nullable<Text>,
+        subscriber_code -> Nullable<Text>,
+        head_code -> Nullable<Text>,
+        metering_point_code -> Nullable<Text>,
+        damage_description -> Nullable<Text>,
+        change_variant -> Nullable<Text>,
+        property_district_code -> Nullable<Text>,
+        property_registry_number -> Nullable<Text>,
+        property_registration_number -> Nullable<Text>,
+        property_type -> Nullable<Text>,
+        debt_qapik -> Nullable<BigInt>,
+        debt_as_of -> Nullable<Timestamp>,
+        debt_checked_at -> Nullable<Timestamp>,
+        mobile_numbers -> Nullable<Text>,
+        email -> Nullable<Text>,
+        open_target -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    application_timeline (id) {
+        id -> BigInt,
+        application_id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Text,
+        actor_role -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        comment -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(application_timeline -> applications (application_id));
+diesel::joinable!(metering_points -> head_codes (head_code));
+diesel::joinable!(property_owners -> properties (property_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    citizens,
+    businesses,
+    business_representatives,
+    subscriber_accounts,
+    head_codes,
+    metering_points,
+    properties,
+    property_owners,
+    application_number_sequences,
+    applications,
+    application_timeline,
+);
+
+/// Every table, for checks that walk them all.
+pub const TABLES: [&str; 11] = [
+    "citizens",
+    "businesses",
+    "business_representatives",
+    "subscriber_accounts",
+    "head_codes",
+    "metering_points",
+    "properties",
+    "property_owners",
+    "application_number_sequences",
+    "applications",
+    "application_timeline",
+];
