@@ -1,1 +1,16 @@
+//! The HTTP API of the Azərişıq e-services: authentication, handlers, problem+json errors, the
+//! OpenAPI contract, and the `eservices` command.
 
+pub mod auth;
+pub mod body;
+pub mod cli;
+pub mod config;
+pub mod openapi;
+pub mod problem;
+pub mod responses;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod steps;
+pub mod telemetry;
+pub mod vocabulary;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `eservices`: see `eservices --help`.
+
+fn main() -> std::process::ExitCode {
+    eservices_api::cli::run()
+}

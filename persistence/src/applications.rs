@@ -1,6 +1,6 @@
 //! The application store: applications and their timelines, one transaction per use case.
 
-use crate::connection::{unavailable, Database, DbConnection};
+use crate::connection::{Database, DbConnection, unavailable};
 use crate::schema::{application_number_sequences, application_timeline, applications};
 use crate::time::{from_stored, to_stored};
 use chrono::{Datelike, NaiveDateTime};
@@ -159,21 +159,29 @@ fn changes_of(
                 .collect::<Vec<_>>()
                 .join(&MOBILE_SEPARATOR.to_string())
         }),
-        email: contact.and_then(|c| c.email()).map(|e| e.as_str().to_owned()),
+        email: contact
+            .and_then(|c| c.email())
+            .map(|e| e.as_str().to_owned()),
         open_target: steps.target_key().filter(|_| status.is_open()),
         updated_at,
         submitted_at,
         version,
     };
     match steps {
-        Steps::MeterDamage { target, description } => {
+        Steps::MeterDamage {
+            target,
+            description,
+        } => {
             changes.damage_description = description.as_ref().map(|d| d.as_str().to_owned());
             match target {
                 Some(MeterDamageTarget::Residential { subscriber_code }) => {
                     changes.subscriber_type = Some(RESIDENTIAL.to_owned());
                     changes.subscriber_code = Some(subscriber_code.to_string());
                 }
-                Some(MeterDamageTarget::NonResidential { head_code, metering_point }) => {
+                Some(MeterDamageTarget::NonResidential {
+                    head_code,
+                    metering_point,
+                }) => {
                     changes.subscriber_type = Some(NON_RESIDENTIAL.to_owned());
                     changes.head_code = Some(head_code.to_string());
                     changes.metering_point_code = Some(metering_point.to_string());
@@ -181,7 +189,11 @@ fn changes_of(
                 None => {}
             }
         }
-        Steps::AccountChange { account, property, debt_check } => {
+        Steps::AccountChange {
+            account,
+            property,
+            debt_check,
+        } => {
             if let Some(selection) = account {
                 changes.change_variant = Some(selection.variant.as_str().to_owned());
                 changes.subscriber_code = Some(selection.subscriber_code.to_string());
@@ -226,7 +238,9 @@ fn parse_optional<T, E>(
     value: Option<&str>,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<Option<T>, Unavailable> {
-    value.map(|v| parse_stored(number, what, v, parse)).transpose()
+    value
+        .map(|v| parse_stored(number, what, v, parse))
+        .transpose()
 }
 
 fn some_or_corrupt<T>(number: &str, what: &str, value: Option<T>) -> Result<T, Unavailable> {
@@ -271,7 +285,10 @@ fn to_domain(row: ApplicationRow, timeline: Vec<TimelineRow>) -> Result<Applicat
                 DamageDescription::parse,
             )?
             .flatten();
-            Steps::MeterDamage { target, description }
+            Steps::MeterDamage {
+                target,
+                description,
+            }
         }
         ApplicationKind::AccountChange => {
             let account = match row.change_variant.as_deref() {
@@ -328,7 +345,11 @@ fn to_domain(row: ApplicationRow, timeline: Vec<TimelineRow>) -> Result<Applicat
                 (None, None, None) => None,
                 _ => return Err(corrupt(n, "debt check")),
             };
-            Steps::AccountChange { account, property, debt_check }
+            Steps::AccountChange {
+                account,
+                property,
+                debt_check,
+            }
         }
     };
     let contact = match row.mobile_numbers.as_deref() {
@@ -368,7 +389,11 @@ fn to_domain(row: ApplicationRow, timeline: Vec<TimelineRow>) -> Result<Applicat
         applicant: Applicant {
             pin: parse_stored(n, "applicant PIN", &row.applicant_pin, Pin::parse)?,
             tin: parse_optional(n, "applicant TIN", row.applicant_tin.as_deref(), Tin::parse)?,
-            login_method: some_or_corrupt(n, "login method", LoginMethod::parse(&row.login_method))?,
+            login_method: some_or_corrupt(
+                n,
+                "login method",
+                LoginMethod::parse(&row.login_method),
+            )?,
         },
         steps,
         contact,
@@ -412,7 +437,11 @@ fn next_sequence(conn: &mut DbConnection, prefix: &str, year: i32) -> Result<u64
         if updated == 0 {
             let inserted = conn.transaction(|savepoint| {
                 diesel::insert_into(seq::application_number_sequences)
-                    .values((seq::prefix.eq(prefix), seq::year.eq(year), seq::last_value.eq(1_i64)))
+                    .values((
+                        seq::prefix.eq(prefix),
+                        seq::year.eq(year),
+                        seq::last_value.eq(1_i64),
+                    ))
                     .execute(savepoint)
             });
             match inserted {
@@ -430,7 +459,11 @@ fn next_sequence(conn: &mut DbConnection, prefix: &str, year: i32) -> Result<u64
     Err(DieselError::RollbackTransaction)
 }
 
-fn insert_timeline(conn: &mut DbConnection, application_id: i64, entries: &[TimelineEntry]) -> Result<(), DieselError> {
+fn insert_timeline(
+    conn: &mut DbConnection,
+    application_id: i64,
+    entries: &[TimelineEntry],
+) -> Result<(), DieselError> {
     for entry in entries {
         diesel::insert_into(application_timeline::table)
             .values(NewTimelineRow {
@@ -475,7 +508,10 @@ impl DieselApplicationStore {
         match self.db.write(work) {
             Ok(value) => Ok(value),
             Err(WriteError::Store(error)) => Err(error),
-            Err(WriteError::Diesel(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))) => {
+            Err(WriteError::Diesel(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                info,
+            ))) => {
                 let open = match &target_key {
                     Some(key) => self.open_application_for(kind, key)?,
                     None => None,
@@ -536,11 +572,18 @@ impl ApplicationStore for DieselApplicationStore {
             Ok(found) => Ok(found),
             Err(WriteError::Diesel(error)) => Err(unavailable(&error)),
             Err(WriteError::Store(StoreError::Unavailable(error))) => Err(error),
-            Err(WriteError::Store(other)) => Err(Unavailable { system: "database", reason: other.to_string() }),
+            Err(WriteError::Store(other)) => Err(Unavailable {
+                system: "database",
+                reason: other.to_string(),
+            }),
         }
     }
 
-    fn update(&self, application: &Application, new_entries: &[TimelineEntry]) -> Result<Application, StoreError> {
+    fn update(
+        &self,
+        application: &Application,
+        new_entries: &[TimelineEntry],
+    ) -> Result<Application, StoreError> {
         let kind = application.kind();
         let target_key = application.steps.target_key();
         self.write_guarded(kind, target_key, |conn| {
@@ -580,7 +623,11 @@ impl ApplicationStore for DieselApplicationStore {
         })
     }
 
-    fn open_application_for(&self, kind: ApplicationKind, target_key: &str) -> Result<Option<ApplicationNumber>, Unavailable> {
+    fn open_application_for(
+        &self,
+        kind: ApplicationKind,
+        target_key: &str,
+    ) -> Result<Option<ApplicationNumber>, Unavailable> {
         let mut conn = self.db.connection()?;
         let number: Option<String> = applications::table
             .filter(applications::kind.eq(kind.as_str()))
@@ -608,7 +655,10 @@ impl ApplicationStore for DieselApplicationStore {
             }
             select
         };
-        let total: i64 = filtered().count().get_result(&mut *conn).map_err(|e| unavailable(&e))?;
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut *conn)
+            .map_err(|e| unavailable(&e))?;
         let mut page = filtered();
         if let Some(after) = query.after {
             page = page.filter(applications::id.lt(after));
@@ -621,7 +671,11 @@ impl ApplicationStore for DieselApplicationStore {
             .map_err(|e| unavailable(&e))?;
         let has_more = rows.len() > usize::try_from(query.limit).unwrap_or(usize::MAX);
         rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
-        let next_after = if has_more { rows.last().map(|r| r.id) } else { None };
+        let next_after = if has_more {
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        };
         let items = rows
             .into_iter()
             .map(|row| to_domain(row, Vec::new()))

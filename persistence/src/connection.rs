@@ -5,7 +5,7 @@
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use domain::ports::Unavailable;
 use std::time::Duration;
 
@@ -104,7 +104,9 @@ impl r2d2::ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConnection, ConnectionError> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&self.target).map(DbConnection::Postgresql),
+            Backend::Postgres => {
+                PgConnection::establish(&self.target).map(DbConnection::Postgresql)
+            }
             Backend::Sqlite => {
                 let mut connection = SqliteConnection::establish(&self.target)?;
                 connection
@@ -116,7 +118,9 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, connection: &mut DbConnection) -> Result<(), ConnectionError> {
-        connection.ping().map_err(ConnectionError::CouldntSetupConfiguration)
+        connection
+            .ping()
+            .map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, connection: &mut DbConnection) -> bool {
@@ -156,7 +160,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -186,7 +192,9 @@ impl Database {
 
     /// Runs the pending migrations of this backend; returns the ones applied.
     pub fn migrate(&self) -> Result<Vec<String>, DatabaseError> {
-        let mut connection = self.connection().map_err(|e| DatabaseError::Connect(e.reason))?;
+        let mut connection = self
+            .connection()
+            .map_err(|e| DatabaseError::Connect(e.reason))?;
         let migrations = self.backend.migrations();
         let applied = connection
             .run_pending_migrations(migrations)
@@ -196,7 +204,9 @@ impl Database {
 
     /// Reverts every migration (for the migration round-trip test).
     pub fn revert_all_migrations(&self) -> Result<Vec<String>, DatabaseError> {
-        let mut connection = self.connection().map_err(|e| DatabaseError::Connect(e.reason))?;
+        let mut connection = self
+            .connection()
+            .map_err(|e| DatabaseError::Connect(e.reason))?;
         let migrations = self.backend.migrations();
         let reverted = connection
             .revert_all_migrations(migrations)
@@ -226,11 +236,15 @@ impl Database {
                 AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
                 match work(connection) {
                     Ok(value) => {
-                        <DbConnection as Connection>::TransactionManager::commit_transaction(connection)?;
+                        <DbConnection as Connection>::TransactionManager::commit_transaction(
+                            connection,
+                        )?;
                         Ok(value)
                     }
                     Err(error) => {
-                        <DbConnection as Connection>::TransactionManager::rollback_transaction(connection)?;
+                        <DbConnection as Connection>::TransactionManager::rollback_transaction(
+                            connection,
+                        )?;
                         Err(error)
                     }
                 }
@@ -254,18 +268,39 @@ mod tests {
 
     #[test]
     fn urls_pick_the_backend_by_scheme() {
-        assert_eq!(parse_url("postgres://u@h/db").map(|p| p.0).ok(), Some(Backend::Postgres));
-        assert_eq!(parse_url("postgresql://h/db").map(|p| p.0).ok(), Some(Backend::Postgres));
         assert_eq!(
-            parse_url("sqlite://data/eservices.sqlite").map(|p| p.1).ok().as_deref(),
+            parse_url("postgres://u@h/db").map(|p| p.0).ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            parse_url("postgresql://h/db").map(|p| p.0).ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            parse_url("sqlite://data/eservices.sqlite")
+                .map(|p| p.1)
+                .ok()
+                .as_deref(),
             Some("data/eservices.sqlite")
         );
         assert_eq!(
-            parse_url("sqlite:///var/lib/e.sqlite").map(|p| p.1).ok().as_deref(),
+            parse_url("sqlite:///var/lib/e.sqlite")
+                .map(|p| p.1)
+                .ok()
+                .as_deref(),
             Some("/var/lib/e.sqlite")
         );
-        for bad in ["", "data.sqlite", "mysql://h/db", "sqlite://", "postgres:/x"] {
-            assert!(matches!(parse_url(bad), Err(DatabaseError::UnsupportedUrl(_))), "{bad:?}");
+        for bad in [
+            "",
+            "data.sqlite",
+            "mysql://h/db",
+            "sqlite://",
+            "postgres:/x",
+        ] {
+            assert!(
+                matches!(parse_url(bad), Err(DatabaseError::UnsupportedUrl(_))),
+                "{bad:?}"
+            );
         }
     }
 
@@ -275,7 +310,13 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(error.starts_with("cannot connect to the database:"), "{error}");
-        assert!(error.len() > "cannot connect to the database: ".len(), "{error}");
+        assert!(
+            error.starts_with("cannot connect to the database:"),
+            "{error}"
+        );
+        assert!(
+            error.len() > "cannot connect to the database: ".len(),
+            "{error}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The table-backed stand-ins for the citizen and business registries, billing and the property
 //! registry, used in development and tests. They answer from tables loaded by `eservices seed`.
 
-use crate::connection::{unavailable, Database};
+use crate::connection::{Database, unavailable};
 use crate::schema::{
     business_representatives, businesses, citizens, head_codes, metering_points, properties,
     property_owners, subscriber_accounts,
@@ -14,9 +14,8 @@ use domain::district::DistrictCode;
 use domain::identity::{Pin, Tin};
 use domain::money::Qapik;
 use domain::ports::{
-    Billing, BusinessInformation, CitizenRegistry, DebtStatement, HeadCodeAccount,
-    MainInformation, MeteringPoint, PersonName, PropertyRecord, PropertyRegistry,
-    SubscriberAccount, Unavailable,
+    Billing, BusinessInformation, CitizenRegistry, DebtStatement, HeadCodeAccount, MainInformation,
+    MeteringPoint, PersonName, PropertyRecord, PropertyRegistry, SubscriberAccount, Unavailable,
 };
 use domain::property::{PropertyKey, PropertyType};
 
@@ -30,6 +29,16 @@ impl LocalRegistries {
     pub fn new(db: Database) -> Self {
         Self { db }
     }
+
+    /// Whether any registry data is loaded (the demo data is loaded only into empty tables).
+    pub fn has_data(&self) -> Result<bool, Unavailable> {
+        let mut conn = self.db.connection()?;
+        let count: i64 = citizens::table
+            .count()
+            .get_result(&mut *conn)
+            .map_err(|e| unavailable(&e))?;
+        Ok(count > 0)
+    }
 }
 
 /// A registry row that does not parse: the table was loaded with bad data.
@@ -40,7 +49,12 @@ fn bad_record(system: &'static str, what: &str, value: &str) -> Unavailable {
     }
 }
 
-fn parsed<T, E>(system: &'static str, what: &str, value: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T, Unavailable> {
+fn parsed<T, E>(
+    system: &'static str,
+    what: &str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, Unavailable> {
     parse(value).map_err(|_| bad_record(system, what, value))
 }
 
@@ -88,14 +102,24 @@ const ACCOUNT_COLUMNS: (
 impl AccountRow {
     fn into_account(self) -> Result<SubscriberAccount, Unavailable> {
         Ok(SubscriberAccount {
-            code: parsed(BILLING, "subscriber code", &self.code, SubscriberCode::parse)?,
+            code: parsed(
+                BILLING,
+                "subscriber code",
+                &self.code,
+                SubscriberCode::parse,
+            )?,
             holder_pin: parsed(BILLING, "PIN", &self.holder_pin, Pin::parse)?,
             holder_name: PersonName {
                 first_name: self.holder_first_name,
                 last_name: self.holder_last_name,
             },
             address: self.address,
-            district: parsed(BILLING, "district", &self.district_code, DistrictCode::parse)?,
+            district: parsed(
+                BILLING,
+                "district",
+                &self.district_code,
+                DistrictCode::parse,
+            )?,
         })
     }
 }
@@ -116,7 +140,12 @@ impl HeadCodeRow {
             tin: parsed(BILLING, "TIN", &self.tin, Tin::parse)?,
             contract_name: self.contract_name,
             address: self.address,
-            district: parsed(BILLING, "district", &self.district_code, DistrictCode::parse)?,
+            district: parsed(
+                BILLING,
+                "district",
+                &self.district_code,
+                DistrictCode::parse,
+            )?,
         })
     }
 }
@@ -132,7 +161,12 @@ struct MeteringPointRow {
 impl MeteringPointRow {
     fn into_point(self) -> Result<MeteringPoint, Unavailable> {
         Ok(MeteringPoint {
-            code: parsed(BILLING, "metering point", &self.code, MeteringPointCode::parse)?,
+            code: parsed(
+                BILLING,
+                "metering point",
+                &self.code,
+                MeteringPointCode::parse,
+            )?,
             head_code: parsed(BILLING, "head code", &self.head_code, HeadCode::parse)?,
             address: self.address,
             meter_number: self.meter_number,
@@ -141,7 +175,10 @@ impl MeteringPointRow {
 }
 
 fn db_error(system: &'static str) -> impl Fn(diesel::result::Error) -> Unavailable {
-    move |error| Unavailable { system, reason: unavailable(&error).reason }
+    move |error| Unavailable {
+        system,
+        reason: unavailable(&error).reason,
+    }
 }
 
 impl CitizenRegistry for LocalRegistries {
@@ -183,7 +220,11 @@ impl CitizenRegistry for LocalRegistries {
             .iter()
             .map(|p| parsed(CITIZEN_REGISTRY, "PIN", p, Pin::parse))
             .collect::<Result<_, _>>()?;
-        Ok(Some(BusinessInformation { tin: tin.clone(), name, representatives }))
+        Ok(Some(BusinessInformation {
+            tin: tin.clone(),
+            name,
+            representatives,
+        }))
     }
 }
 
@@ -214,7 +255,10 @@ impl Billing for LocalRegistries {
         let mut conn = self.db.connection()?;
         let row: Option<(i64, NaiveDateTime)> = subscriber_accounts::table
             .find(code.as_str())
-            .select((subscriber_accounts::debt_qapik, subscriber_accounts::debt_as_of))
+            .select((
+                subscriber_accounts::debt_qapik,
+                subscriber_accounts::debt_as_of,
+            ))
             .first(&mut *conn)
             .optional()
             .map_err(db_error(BILLING))?;
@@ -254,7 +298,10 @@ impl Billing for LocalRegistries {
         rows.into_iter().map(MeteringPointRow::into_point).collect()
     }
 
-    fn metering_point(&self, code: &MeteringPointCode) -> Result<Option<MeteringPoint>, Unavailable> {
+    fn metering_point(
+        &self,
+        code: &MeteringPointCode,
+    ) -> Result<Option<MeteringPoint>, Unavailable> {
         let mut conn = self.db.connection()?;
         let row: Option<MeteringPointRow> = metering_points::table
             .find(code.as_str())
@@ -272,11 +319,17 @@ impl PropertyRegistry for LocalRegistries {
             .filter(properties::district_code.eq(key.district.as_str()))
             .filter(properties::registry_number.eq(key.registry_number.as_str()))
             .filter(properties::registration_number.eq(key.registration_number.as_str()))
-            .select((properties::id, properties::property_type, properties::address))
+            .select((
+                properties::id,
+                properties::property_type,
+                properties::address,
+            ))
             .first(&mut *conn)
             .optional()
             .map_err(db_error(PROPERTY_REGISTRY))?;
-        let Some((id, property_type, address)) = row else { return Ok(None) };
+        let Some((id, property_type, address)) = row else {
+            return Ok(None);
+        };
         let owners: Vec<String> = property_owners::table
             .filter(property_owners::property_id.eq(id))
             .order(property_owners::pin.asc())

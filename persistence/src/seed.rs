@@ -143,7 +143,9 @@ pub fn load(db: &Database, file: &SeedFile) -> Result<SeedSummary, SeedError> {
 /// Updates the row with `$key` or, when there is none, inserts it.
 macro_rules! upsert {
     ($conn:expr, $table:path, $key:expr, $values:expr) => {{
-        let updated = diesel::update($table.find($key)).set($values).execute($conn)?;
+        let updated = diesel::update($table.find($key))
+            .set($values)
+            .execute($conn)?;
         if updated == 0 {
             diesel::insert_into($table).values($values).execute($conn)?;
         }
@@ -152,22 +154,35 @@ macro_rules! upsert {
 
 fn load_into(conn: &mut DbConnection, file: &SeedFile) -> Result<SeedSummary, SeedError> {
     for c in &file.citizens {
-        upsert!(conn, citizens::table, c.pin.as_str(), (
-            citizens::pin.eq(c.pin.as_str()),
-            citizens::first_name.eq(&c.first_name),
-            citizens::last_name.eq(&c.last_name),
-            citizens::patronymic.eq(c.patronymic.as_deref()),
-            citizens::birth_date.eq(c.birth_date),
-            citizens::registered_address.eq(&c.registered_address),
-        ));
+        upsert!(
+            conn,
+            citizens::table,
+            c.pin.as_str(),
+            (
+                citizens::pin.eq(c.pin.as_str()),
+                citizens::first_name.eq(&c.first_name),
+                citizens::last_name.eq(&c.last_name),
+                citizens::patronymic.eq(c.patronymic.as_deref()),
+                citizens::birth_date.eq(c.birth_date),
+                citizens::registered_address.eq(&c.registered_address),
+            )
+        );
     }
     for b in &file.businesses {
-        upsert!(conn, businesses::table, b.tin.as_str(), (
-            businesses::tin.eq(b.tin.as_str()),
-            businesses::name.eq(&b.name),
-        ));
-        diesel::delete(business_representatives::table.filter(business_representatives::tin.eq(b.tin.as_str())))
-            .execute(conn)?;
+        upsert!(
+            conn,
+            businesses::table,
+            b.tin.as_str(),
+            (
+                businesses::tin.eq(b.tin.as_str()),
+                businesses::name.eq(&b.name),
+            )
+        );
+        diesel::delete(
+            business_representatives::table
+                .filter(business_representatives::tin.eq(b.tin.as_str())),
+        )
+        .execute(conn)?;
         for pin in &b.representative_pins {
             diesel::insert_into(business_representatives::table)
                 .values((
@@ -178,33 +193,48 @@ fn load_into(conn: &mut DbConnection, file: &SeedFile) -> Result<SeedSummary, Se
         }
     }
     for a in &file.subscriber_accounts {
-        upsert!(conn, subscriber_accounts::table, a.code.as_str(), (
-            subscriber_accounts::code.eq(a.code.as_str()),
-            subscriber_accounts::holder_pin.eq(a.holder_pin.as_str()),
-            subscriber_accounts::holder_first_name.eq(&a.holder_first_name),
-            subscriber_accounts::holder_last_name.eq(&a.holder_last_name),
-            subscriber_accounts::address.eq(&a.address),
-            subscriber_accounts::district_code.eq(a.district_code.as_str()),
-            subscriber_accounts::debt_qapik.eq(a.debt_qapik),
-            subscriber_accounts::debt_as_of.eq(to_stored(a.debt_as_of)),
-        ));
+        upsert!(
+            conn,
+            subscriber_accounts::table,
+            a.code.as_str(),
+            (
+                subscriber_accounts::code.eq(a.code.as_str()),
+                subscriber_accounts::holder_pin.eq(a.holder_pin.as_str()),
+                subscriber_accounts::holder_first_name.eq(&a.holder_first_name),
+                subscriber_accounts::holder_last_name.eq(&a.holder_last_name),
+                subscriber_accounts::address.eq(&a.address),
+                subscriber_accounts::district_code.eq(a.district_code.as_str()),
+                subscriber_accounts::debt_qapik.eq(a.debt_qapik),
+                subscriber_accounts::debt_as_of.eq(to_stored(a.debt_as_of)),
+            )
+        );
     }
     for h in &file.head_codes {
-        upsert!(conn, head_codes::table, h.code.as_str(), (
-            head_codes::code.eq(h.code.as_str()),
-            head_codes::tin.eq(h.tin.as_str()),
-            head_codes::contract_name.eq(&h.contract_name),
-            head_codes::address.eq(&h.address),
-            head_codes::district_code.eq(h.district_code.as_str()),
-        ));
+        upsert!(
+            conn,
+            head_codes::table,
+            h.code.as_str(),
+            (
+                head_codes::code.eq(h.code.as_str()),
+                head_codes::tin.eq(h.tin.as_str()),
+                head_codes::contract_name.eq(&h.contract_name),
+                head_codes::address.eq(&h.address),
+                head_codes::district_code.eq(h.district_code.as_str()),
+            )
+        );
     }
     for m in &file.metering_points {
-        upsert!(conn, metering_points::table, m.code.as_str(), (
-            metering_points::code.eq(m.code.as_str()),
-            metering_points::head_code.eq(m.head_code.as_str()),
-            metering_points::address.eq(&m.address),
-            metering_points::meter_number.eq(&m.meter_number),
-        ));
+        upsert!(
+            conn,
+            metering_points::table,
+            m.code.as_str(),
+            (
+                metering_points::code.eq(m.code.as_str()),
+                metering_points::head_code.eq(m.head_code.as_str()),
+                metering_points::address.eq(&m.address),
+                metering_points::meter_number.eq(&m.meter_number),
+            )
+        );
     }
     for p in &file.properties {
         let by_key = properties::table
@@ -221,18 +251,26 @@ fn load_into(conn: &mut DbConnection, file: &SeedFile) -> Result<SeedSummary, Se
         let existing: Option<i64> = by_key.select(properties::id).first(conn).optional()?;
         let id = match existing {
             Some(id) => {
-                diesel::update(properties::table.find(id)).set(values).execute(conn)?;
+                diesel::update(properties::table.find(id))
+                    .set(values)
+                    .execute(conn)?;
                 id
             }
             None => {
-                diesel::insert_into(properties::table).values(values).execute(conn)?;
+                diesel::insert_into(properties::table)
+                    .values(values)
+                    .execute(conn)?;
                 by_key.select(properties::id).first(conn)?
             }
         };
-        diesel::delete(property_owners::table.filter(property_owners::property_id.eq(id))).execute(conn)?;
+        diesel::delete(property_owners::table.filter(property_owners::property_id.eq(id)))
+            .execute(conn)?;
         for pin in &p.owner_pins {
             diesel::insert_into(property_owners::table)
-                .values((property_owners::property_id.eq(id), property_owners::pin.eq(pin.as_str())))
+                .values((
+                    property_owners::property_id.eq(id),
+                    property_owners::pin.eq(pin.as_str()),
+                ))
                 .execute(conn)?;
         }
     }

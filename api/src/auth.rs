@@ -1,0 +1,362 @@
+//! Authentication: bearer JWTs verified with a public key (EdDSA or ES256 from configuration),
+//! `exp`/`nbf` with a small leeway, `iss` and `aud`. `alg: none` and HMAC tokens never pass: the
+//! only accepted algorithm is the configured asymmetric one. In development the service makes its
+//! own Ed25519 key pair in the data folder and can sign tokens with it.
+
+use crate::config::{JwtAlgorithm, JwtSettings};
+use crate::problem::{ApiError, ErrorCode};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use domain::identity::{Applicant, LoginMethod, Pin, Role, Tin};
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::future::{Ready, ready};
+use std::path::{Path, PathBuf};
+
+/// The claims this service reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The person's PIN (FİN).
+    pub sub: String,
+    /// The business's VÖEN, when the person acts for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tin: Option<String>,
+    /// Roles; absent means `["applicant"]`, as in the portal's citizen tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// The login method: `e-signature`, `asan-imza` or `password`, alone or as RFC 8176 list.
+    pub amr: AuthenticationMethods,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    pub iat: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AuthenticationMethods {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl AuthenticationMethods {
+    fn login_method(&self) -> Option<LoginMethod> {
+        match self {
+            Self::One(method) => LoginMethod::parse(method),
+            Self::Many(methods) => methods.iter().find_map(|m| LoginMethod::parse(m)),
+        }
+    }
+}
+
+/// Who is calling, from a verified token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub pin: Pin,
+    pub tin: Option<Tin>,
+    pub roles: Vec<Role>,
+    pub login_method: LoginMethod,
+}
+
+impl Principal {
+    pub fn applicant(&self) -> Applicant {
+        Applicant {
+            pin: self.pin.clone(),
+            tin: self.tin.clone(),
+            login_method: self.login_method,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read the key file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the development key to {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the key in {path} is not a usable {algorithm} PEM key: {reason}")]
+    Invalid {
+        path: PathBuf,
+        algorithm: &'static str,
+        reason: String,
+    },
+}
+
+/// Verifies bearer tokens.
+#[derive(Clone)]
+pub struct Authenticator {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("algorithms", &self.validation.algorithms)
+            .finish()
+    }
+}
+
+fn algorithm_of(algorithm: JwtAlgorithm) -> (Algorithm, &'static str) {
+    match algorithm {
+        JwtAlgorithm::EdDsa => (Algorithm::EdDSA, "EdDSA"),
+        JwtAlgorithm::Es256 => (Algorithm::ES256, "ES256"),
+    }
+}
+
+impl Authenticator {
+    pub fn new(settings: &JwtSettings, public_key_file: &Path) -> Result<Self, KeyError> {
+        let pem = std::fs::read(public_key_file).map_err(|source| KeyError::Read {
+            path: public_key_file.to_owned(),
+            source,
+        })?;
+        let (algorithm, name) = algorithm_of(settings.algorithm);
+        let key = match settings.algorithm {
+            JwtAlgorithm::EdDsa => DecodingKey::from_ed_pem(&pem),
+            JwtAlgorithm::Es256 => DecodingKey::from_ec_pem(&pem),
+        }
+        .map_err(|error| KeyError::Invalid {
+            path: public_key_file.to_owned(),
+            algorithm: name,
+            reason: error.to_string(),
+        })?;
+        let mut validation = Validation::new(algorithm);
+        validation.algorithms = vec![algorithm];
+        validation.leeway = settings.leeway_seconds;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        Ok(Self { key, validation })
+    }
+
+    /// The principal of a bearer token, or why it is refused (always 401).
+    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let refuse = |why: &str| ApiError::new(ErrorCode::Unauthenticated, why.to_owned());
+        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
+            |error| {
+                tracing::info!(%error, "token refused");
+                refuse("the bearer token is not valid")
+            },
+        )?;
+        let claims = data.claims;
+        let pin =
+            Pin::parse(&claims.sub).map_err(|_| refuse("the token's subject is not a PIN"))?;
+        let tin = claims
+            .tin
+            .as_deref()
+            .map(Tin::parse)
+            .transpose()
+            .map_err(|_| refuse("the token's tin is not a VÖEN"))?;
+        let roles = match claims.roles {
+            None => vec![Role::Applicant],
+            Some(names) => names.iter().filter_map(|n| Role::parse(n)).collect(),
+        };
+        let login_method = claims
+            .amr
+            .login_method()
+            .ok_or_else(|| refuse("the token's amr names no known login method"))?;
+        Ok(Principal {
+            pin,
+            tin,
+            roles,
+            login_method,
+        })
+    }
+
+    fn from_request(request: &HttpRequest) -> Result<Principal, ApiError> {
+        let authenticator = request
+            .app_data::<web::Data<Authenticator>>()
+            .ok_or_else(|| ApiError::internal("authenticator missing from app data"))?;
+        let header = request
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "send Authorization: Bearer <token>",
+                )
+            })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "the Authorization header must be: Bearer <token>",
+                )
+            })?;
+        authenticator.verify(token)
+    }
+}
+
+/// An authenticated caller with the `applicant` role.
+#[derive(Debug, Clone)]
+pub struct ApplicantPrincipal(pub Principal);
+
+impl FromRequest for ApplicantPrincipal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Authenticator::from_request(request).and_then(|principal| {
+            if principal.roles.contains(&Role::Applicant) {
+                Ok(Self(principal))
+            } else {
+                Err(ApiError::new(
+                    ErrorCode::ForbiddenRole,
+                    "this operation is for applicants",
+                ))
+            }
+        }))
+    }
+}
+
+/// The development key pair's file names in the data folder.
+pub const DEV_PRIVATE_KEY_FILE: &str = "dev-jwt-private.pem";
+pub const DEV_PUBLIC_KEY_FILE: &str = "dev-jwt-public.pem";
+
+/// Makes the development Ed25519 key pair in `data_dir` unless it is there; returns the public
+/// key's path.
+pub fn ensure_dev_key_pair(data_dir: &Path) -> Result<PathBuf, KeyError> {
+    let private_path = data_dir.join(DEV_PRIVATE_KEY_FILE);
+    let public_path = data_dir.join(DEV_PUBLIC_KEY_FILE);
+    if private_path.exists() && public_path.exists() {
+        return Ok(public_path);
+    }
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| KeyError::Write { path, source }
+    };
+    std::fs::create_dir_all(data_dir).map_err(write_error(data_dir))?;
+    let signing_key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let invalid = |path: &Path| {
+        let path = path.to_owned();
+        move |error: ed25519_dalek::pkcs8::Error| KeyError::Invalid {
+            path,
+            algorithm: "EdDSA",
+            reason: error.to_string(),
+        }
+    };
+    let private_pem = signing_key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(invalid(&private_path))?;
+    let public_pem = signing_key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|error| KeyError::Invalid {
+            path: public_path.clone(),
+            algorithm: "EdDSA",
+            reason: error.to_string(),
+        })?;
+    write_private(&private_path, private_pem.as_bytes()).map_err(write_error(&private_path))?;
+    std::fs::write(&public_path, public_pem).map_err(write_error(&public_path))?;
+    Ok(public_path)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// Signs development tokens with the key pair in the data folder.
+#[derive(Clone)]
+pub struct DevTokenIssuer {
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for DevTokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevTokenIssuer")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a development token says.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub pin: Pin,
+    pub tin: Option<Tin>,
+    pub roles: Vec<Role>,
+    pub login_method: LoginMethod,
+    pub lifetime_seconds: i64,
+}
+
+impl DevTokenIssuer {
+    pub fn new(settings: &JwtSettings, data_dir: &Path) -> Result<Self, KeyError> {
+        ensure_dev_key_pair(data_dir)?;
+        let path = data_dir.join(DEV_PRIVATE_KEY_FILE);
+        let pem = std::fs::read(&path).map_err(|source| KeyError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let key = EncodingKey::from_ed_pem(&pem).map_err(|error| KeyError::Invalid {
+            path,
+            algorithm: "EdDSA",
+            reason: error.to_string(),
+        })?;
+        Ok(Self {
+            key,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+        })
+    }
+
+    pub fn issue(
+        &self,
+        request: &TokenRequest,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, ApiError> {
+        let claims = Claims {
+            sub: request.pin.to_string(),
+            tin: request.tin.as_ref().map(ToString::to_string),
+            roles: Some(
+                request
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect(),
+            ),
+            amr: AuthenticationMethods::Many(vec![request.login_method.as_str().to_owned()]),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            exp: now.timestamp() + request.lifetime_seconds,
+            nbf: Some(now.timestamp()),
+            iat: now.timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
+            .map_err(|_| ApiError::internal("signing a development token"))
+    }
+}

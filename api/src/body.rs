@@ -1,0 +1,170 @@
+//! The JSON body extractors: `application/json` only, a size limit, unknown fields refused, and
+//! every fault reported as a problem that names the field (JSON path) at fault.
+
+use crate::problem::{ApiError, ErrorCode, FieldViolation};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+/// The largest body accepted, set per app with `web::Data<BodyLimit>`.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+const DEFAULT_LIMIT: usize = 64 * 1024;
+
+/// A JSON request body of type `T`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+/// A JSON request body that may be left out (no body at all gives `T::default()`).
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub T);
+
+fn is_json(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| {
+            let media = media.trim().to_ascii_lowercase();
+            media == "application/json"
+                || (media.starts_with("application/") && media.ends_with("+json"))
+        })
+}
+
+/// Turns a serde error at a path into a problem.
+fn body_error(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.inner();
+    let message = inner.to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    match inner.classify() {
+        serde_json::error::Category::Syntax
+        | serde_json::error::Category::Eof
+        | serde_json::error::Category::Io => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {message}"),
+        ),
+        serde_json::error::Category::Data => {
+            let code = if message.starts_with("unknown field") {
+                ErrorCode::UnknownField
+            } else {
+                ErrorCode::InvalidBody
+            };
+            let field = if path == "." {
+                "(body)".to_owned()
+            } else {
+                path
+            };
+            let mut problem = ApiError::new(code, format!("{field}: {message}"));
+            problem
+                .problem
+                .errors
+                .push(FieldViolation::new(field, code.as_str(), message));
+            problem
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| body_error(&e))?;
+    deserializer.end().map_err(|_| {
+        ApiError::new(
+            ErrorCode::MalformedJson,
+            "the body has more after its JSON value",
+        )
+    })?;
+    Ok(value)
+}
+
+/// Reads the body: refuses a wrong media type (when `required` or a body is there) and a body
+/// over the limit, before reading more than the limit.
+fn read(
+    request: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<Option<web::BytesMut>, ApiError>> {
+    let limit = request
+        .app_data::<web::Data<BodyLimit>>()
+        .map_or(DEFAULT_LIMIT, |limit| limit.0);
+    let json = is_json(request);
+    let declared_length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let has_content_type = request.headers().contains_key(header::CONTENT_TYPE);
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let too_large = || {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body may be at most {limit} bytes"),
+            )
+        };
+        if declared_length.is_some_and(|length| length > limit) {
+            return Err(too_large());
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| {
+                ApiError::new(ErrorCode::MalformedJson, "the body could not be read")
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if body.is_empty() && !has_content_type {
+            return Ok(None);
+        }
+        if !json {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as application/json",
+            ));
+        }
+        Ok(Some(body))
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read(request, payload);
+        Box::pin(async move {
+            match body.await? {
+                Some(bytes) => parse(&bytes).map(Self),
+                None => Err(ApiError::new(
+                    ErrorCode::UnsupportedMediaType,
+                    "send the body as application/json",
+                )),
+            }
+        })
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read(request, payload);
+        Box::pin(async move {
+            match body.await? {
+                Some(bytes) => parse(&bytes).map(Self),
+                None => Ok(Self(T::default())),
+            }
+        })
+    }
+}

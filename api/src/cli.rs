@@ -1,0 +1,181 @@
+//! The `eservices` command: `serve` (default), `migrate`, `seed`, `openapi`, `token`.
+
+use crate::auth::{DevTokenIssuer, TokenRequest};
+use crate::config::{Mode, Settings};
+use crate::startup::{Application, open_database};
+use clap::{Parser, Subcommand};
+use domain::identity::{LoginMethod, Pin, Role, Tin};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "eservices",
+    about = "Azərişıq e-services: the API server and its tools",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load registry and billing data for the local adapters from a JSON file (idempotent).
+    Seed {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Write the OpenAPI contract (production routes) as YAML.
+    Openapi {
+        /// Where to write; `-` for standard output.
+        #[arg(long, default_value = "openapi.yaml")]
+        output: String,
+    },
+    /// Print a development token signed with the key in the data folder.
+    Token {
+        #[arg(long, value_parser = parse_pin)]
+        pin: Pin,
+        #[arg(long, value_parser = parse_tin)]
+        tin: Option<Tin>,
+        /// Repeat for several roles.
+        #[arg(long = "role", value_parser = parse_role, default_value = "applicant")]
+        roles: Vec<Role>,
+        #[arg(long, value_parser = parse_login_method, default_value = "asan-imza")]
+        login_method: LoginMethod,
+        /// Lifetime in minutes.
+        #[arg(long, default_value_t = 60)]
+        minutes: i64,
+    },
+}
+
+fn parse_pin(raw: &str) -> Result<Pin, String> {
+    Pin::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_tin(raw: &str) -> Result<Tin, String> {
+    Tin::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(raw).ok_or_else(|| "one of applicant, operator, supervisor, admin".to_owned())
+}
+
+fn parse_login_method(raw: &str) -> Result<LoginMethod, String> {
+    LoginMethod::parse(raw).ok_or_else(|| "one of e-signature, asan-imza, password".to_owned())
+}
+
+/// Runs the command line; the process exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => return fail(&error.to_string()),
+    };
+    crate::telemetry::init(settings.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => migrate(&settings),
+        Command::Seed { file } => seed(&settings, &file),
+        Command::Openapi { output } => write_openapi(&output),
+        Command::Token {
+            pin,
+            tin,
+            roles,
+            login_method,
+            minutes,
+        } => token(
+            &settings,
+            TokenRequest {
+                pin,
+                tin,
+                roles,
+                login_method,
+                lifetime_seconds: minutes * 60,
+            },
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn fail(message: &str) -> ExitCode {
+    eprintln!("eservices: {message}");
+    ExitCode::FAILURE
+}
+
+#[allow(clippy::print_stdout)]
+fn serve(settings: Settings) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let host = settings.host.clone();
+        let mode = settings.mode;
+        let backend = settings.database_url.split("://").next().unwrap_or_default().to_owned();
+        let application = Application::build(settings).await.map_err(|e| e.to_string())?;
+        let base = format!("http://{host}:{}", application.port());
+        println!("Azərişıq e-services listening on {base} ({backend}, {mode:?} mode)");
+        println!("  Swagger UI:  {base}/swagger-ui/");
+        println!("  OpenAPI:     {base}/api-docs/openapi.json");
+        if mode == Mode::Development {
+            println!("  Get a token: cargo run --release -- token --pin 5R7KQ2M");
+            println!("               or POST {base}/api/v1/dev/tokens {{\"pin\": \"5R7KQ2M\"}} (demo PINs: docs/DEMO_DATA.md)");
+        }
+        application.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+#[allow(clippy::print_stdout)]
+fn migrate(settings: &Settings) -> Result<(), String> {
+    let database = open_database(settings).map_err(|e| e.to_string())?;
+    println!(
+        "database at the latest migration ({})",
+        database.backend().as_str()
+    );
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn seed(settings: &Settings, file: &std::path::Path) -> Result<(), String> {
+    let json = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let seed = persistence::seed::SeedFile::from_json(&json).map_err(|e| e.to_string())?;
+    let database = open_database(settings).map_err(|e| e.to_string())?;
+    let summary = persistence::seed::load(&database, &seed).map_err(|e| e.to_string())?;
+    println!("loaded {summary:?}");
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn write_openapi(output: &str) -> Result<(), String> {
+    let yaml = crate::openapi::contract_yaml()?;
+    if output == "-" {
+        print!("{yaml}");
+        Ok(())
+    } else {
+        std::fs::write(output, yaml).map_err(|e| format!("cannot write {output}: {e}"))
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn token(settings: &Settings, request: TokenRequest) -> Result<(), String> {
+    if settings.mode != Mode::Development {
+        return Err("tokens are signed only in development mode".to_owned());
+    }
+    let issuer =
+        DevTokenIssuer::new(&settings.jwt, &settings.data_dir).map_err(|e| e.to_string())?;
+    let token = issuer
+        .issue(&request, chrono::Utc::now())
+        .map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(())
+}

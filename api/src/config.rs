@@ -1,0 +1,224 @@
+//! Settings: a default for everything that works for development, each overridable by an
+//! environment variable. Production mode refuses to start without the settings it cannot guess.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Development makes a key pair and demo data, and offers `POST /api/v1/dev/tokens`; production
+/// does none of that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+/// The JWT signature algorithms the service accepts (one at a time, from configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    EdDsa,
+    Es256,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub algorithm: JwtAlgorithm,
+    /// PEM public key that verifies tokens. In development, the generated key when unset.
+    pub public_key_file: Option<PathBuf>,
+    pub issuer: String,
+    pub audience: String,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway_seconds: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: Mode,
+    pub host: String,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    /// Holds the SQLite file and the development key pair.
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub database_pool_size: u32,
+    pub database_acquire_timeout: Duration,
+    /// HTTP worker threads; the number of cores when unset.
+    pub workers: Option<usize>,
+    pub jwt: JwtSettings,
+    /// Load the demo registry data on first start (development only).
+    pub demo_data: bool,
+    pub log_format: LogFormat,
+    /// The largest JSON body accepted.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}={value:?} is not valid: {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("{0} must be set in production mode")]
+    Missing(&'static str),
+}
+
+pub const DEV_ISSUER: &str = "eservices-development";
+pub const DEFAULT_AUDIENCE: &str = "azerisiq-eservices";
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mode = match lookup("APP_MODE").as_deref() {
+            None | Some("development") => Mode::Development,
+            Some("production") => Mode::Production,
+            Some(other) => return Err(invalid("APP_MODE", other, "development or production")),
+        };
+        let production = mode == Mode::Production;
+        let data_dir = PathBuf::from(lookup("DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+        let database_url = match lookup("DATABASE_URL") {
+            Some(url) => url,
+            None if production => return Err(ConfigError::Missing("DATABASE_URL")),
+            None => format!("sqlite://{}", data_dir.join("eservices.sqlite").display()),
+        };
+        let algorithm = match lookup("JWT_ALGORITHM").as_deref() {
+            None | Some("EdDSA") => JwtAlgorithm::EdDsa,
+            Some("ES256") => JwtAlgorithm::Es256,
+            Some(other) => return Err(invalid("JWT_ALGORITHM", other, "EdDSA or ES256")),
+        };
+        let public_key_file = lookup("JWT_PUBLIC_KEY_FILE").map(PathBuf::from);
+        let required = |name: &'static str, default: &str| match lookup(name) {
+            Some(value) => Ok(value),
+            None if production => Err(ConfigError::Missing(name)),
+            None => Ok(default.to_owned()),
+        };
+        if production && public_key_file.is_none() {
+            return Err(ConfigError::Missing("JWT_PUBLIC_KEY_FILE"));
+        }
+        let jwt = JwtSettings {
+            algorithm,
+            public_key_file,
+            issuer: required("JWT_ISSUER", DEV_ISSUER)?,
+            audience: required("JWT_AUDIENCE", DEFAULT_AUDIENCE)?,
+            leeway_seconds: number(&lookup, "JWT_LEEWAY_SECONDS", 30)?,
+        };
+        let log_format = match lookup("LOG_FORMAT").as_deref() {
+            None if production => LogFormat::Json,
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(invalid("LOG_FORMAT", other, "text or json")),
+        };
+        let demo_data = match lookup("DEMO_DATA").as_deref() {
+            None => !production,
+            Some("true") => true,
+            Some("false") => false,
+            Some(other) => return Err(invalid("DEMO_DATA", other, "true or false")),
+        };
+        Ok(Self {
+            mode,
+            host: lookup("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+            port: number(&lookup, "PORT", 8080)?,
+            data_dir,
+            database_url,
+            database_pool_size: number(&lookup, "DATABASE_POOL_SIZE", 10)?,
+            database_acquire_timeout: Duration::from_secs(number(
+                &lookup,
+                "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+                5,
+            )?),
+            workers: lookup("WORKERS")
+                .map(|w| {
+                    w.parse()
+                        .map_err(|_| invalid("WORKERS", &w, "a positive number"))
+                })
+                .transpose()?,
+            jwt,
+            demo_data: demo_data && !production,
+            log_format,
+            max_body_bytes: number(&lookup, "MAX_BODY_BYTES", 64 * 1024)?,
+        })
+    }
+}
+
+fn invalid(name: &'static str, value: &str, expected: &'static str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        value: value.to_owned(),
+        expected,
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(raw) => raw.parse().map_err(|_| invalid(name, &raw, "a number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn development_defaults_need_nothing() {
+        let s = settings(&[]).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(s.mode, Mode::Development);
+        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8080));
+        assert_eq!(s.database_url, "sqlite://./data/eservices.sqlite");
+        assert!(s.demo_data);
+        assert_eq!(s.jwt.algorithm, JwtAlgorithm::EdDsa);
+    }
+
+    #[test]
+    fn production_demands_what_it_cannot_guess() {
+        assert!(matches!(
+            settings(&[("APP_MODE", "production")]),
+            Err(ConfigError::Missing("DATABASE_URL"))
+        ));
+        let full = settings(&[
+            ("APP_MODE", "production"),
+            ("DATABASE_URL", "postgres://db/e"),
+            ("JWT_PUBLIC_KEY_FILE", "/keys/idp.pem"),
+            ("JWT_ISSUER", "https://idp.example"),
+            ("JWT_AUDIENCE", "eservices"),
+            ("DEMO_DATA", "true"),
+        ])
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(!full.demo_data, "never demo data in production");
+        assert_eq!(full.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let error = settings(&[("PORT", "eighty")]).err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("PORT=\"eighty\" is not valid: a number")
+        );
+        assert!(settings(&[("JWT_ALGORITHM", "HS256")]).is_err());
+    }
+}

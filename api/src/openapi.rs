@@ -1,0 +1,328 @@
+//! The OpenAPI contract, generated from the handlers' annotations. Problem responses are added
+//! here from one table (`problems_of`), with an example per code, so that every operation
+//! documents each error it can give. `eservices openapi` writes the result to `openapi.yaml`.
+
+use crate::config::Mode;
+use crate::problem::{ApiError, ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
+use crate::routes;
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa::openapi::example::ExampleBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa_actix_web::AppExt;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Azərişıq e-services API",
+        version = "1.0.0",
+        description = "The applicant's side of two e-services of Azərişıq OJSC, reached through e-gov.az: \
+            investigation of meter damage (residential and non-residential subscribers), and transfer of the \
+            personal account or its update after a name change.\n\n\
+            All bodies are JSON. Times are RFC 3339 in UTC; money is an integer number of qəpik (1 AZN = 100 qəpik). \
+            Every error is `application/problem+json` (RFC 9457) with a stable `code`; validation problems list the \
+            fields at fault in `errors`. A 503 carries `Retry-After` and a code naming the system that did not answer.\n\n\
+            Sign in with `Authorization: Bearer <JWT>` (EdDSA or ES256). In development, `POST /api/v1/dev/tokens` \
+            or `eservices token --pin …` gives a token.",
+        license(name = "MIT")
+    ),
+    tags(
+        (name = "catalogue", description = "Open reference data: the e-services and the districts"),
+        (name = "applicant", description = "The applicant's own data from the registries and billing"),
+        (name = "applications", description = "Applications: drafts, steps, submission, My applications"),
+        (name = "development", description = "Development mode only; absent in production"),
+        (name = "operations", description = "For load balancers and monitoring")
+    ),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+/// The document for `mode`. Production's (no development routes) is the published contract,
+/// `openapi.yaml`.
+pub fn openapi(mode: Mode) -> utoipa::openapi::OpenApi {
+    let (_, mut api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure(mode))
+        .split_for_parts();
+    add_security_scheme(&mut api);
+    add_problem_responses(&mut api);
+    api
+}
+
+/// The published contract as YAML.
+pub fn contract_yaml() -> Result<String, String> {
+    openapi(Mode::Production)
+        .to_yaml()
+        .map_err(|error| error.to_string())
+}
+
+fn add_security_scheme(api: &mut utoipa::openapi::OpenApi) {
+    let components = api.components.get_or_insert_with(Default::default);
+    let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.bearer_format = Some("JWT".to_owned());
+    bearer.description = Some(
+        "A JWT from the identity provider: `sub` is the PIN (FİN), optional `tin` the VÖEN, `roles`, and `amr` the login method."
+            .to_owned(),
+    );
+    components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+}
+
+const UNAVAILABLE_REGISTRIES: [ErrorCode; 3] = [
+    ErrorCode::CitizenRegistryUnavailable,
+    ErrorCode::BillingUnavailable,
+    ErrorCode::PropertyRegistryUnavailable,
+];
+
+/// The step refusals of creating, changing or submitting an application.
+const STEP_REFUSALS: &[ErrorCode] = &[
+    ErrorCode::ValidationFailed,
+    ErrorCode::StepNotForKind,
+    ErrorCode::PersonNotInRegistry,
+    ErrorCode::BusinessRequired,
+    ErrorCode::NotARepresentative,
+    ErrorCode::SubscriberCodeUnknown,
+    ErrorCode::SubscriberCodeNotYours,
+    ErrorCode::HeadCodeNotYours,
+    ErrorCode::MeteringPointNotUnderHeadCode,
+    ErrorCode::AccountAlreadyYours,
+    ErrorCode::NameUnchanged,
+    ErrorCode::DebtOutstanding,
+    ErrorCode::PropertyNotFound,
+    ErrorCode::NotPropertyOwner,
+    ErrorCode::PropertyTypeMismatch,
+    ErrorCode::AccountNotAtProperty,
+    ErrorCode::OpenApplicationExists,
+];
+
+/// The errors particular to each operation. Authentication, body and database problems are
+/// added by [`add_problem_responses`] from the operation's shape. A new operation without an
+/// entry here fails the contract test.
+fn problems_of(operation_id: &str) -> Option<Vec<ErrorCode>> {
+    use ErrorCode as E;
+    let with_registries = |codes: &[ErrorCode]| {
+        let mut all = codes.to_vec();
+        all.extend(UNAVAILABLE_REGISTRIES);
+        all
+    };
+    Some(match operation_id {
+        "list-services" | "list-districts" | "create-dev-token" => vec![],
+        "health" => vec![],
+        "get-main-information" => with_registries(&[E::PersonNotInRegistry, E::NotARepresentative]),
+        "list-subscriber-accounts" => with_registries(&[]),
+        "list-head-codes" => with_registries(&[E::BusinessRequired, E::NotARepresentative]),
+        "list-metering-points" => with_registries(&[
+            E::InvalidPathParameter,
+            E::BusinessRequired,
+            E::NotARepresentative,
+            E::HeadCodeNotFound,
+        ]),
+        "get-debt" => with_registries(&[E::InvalidPathParameter, E::SubscriberCodeNotFound]),
+        "create-application" => {
+            let mut codes = with_registries(STEP_REFUSALS);
+            codes.push(E::ApplicationIncomplete);
+            codes
+        }
+        "update-application" => {
+            let mut codes = with_registries(STEP_REFUSALS);
+            codes.extend([
+                E::InvalidPathParameter,
+                E::ApplicationNotFound,
+                E::ApplicationNotEditable,
+                E::VersionConflict,
+            ]);
+            codes
+        }
+        "submit-application" => {
+            let mut codes = with_registries(STEP_REFUSALS);
+            codes.extend([
+                E::InvalidPathParameter,
+                E::ApplicationNotFound,
+                E::ApplicationIncomplete,
+                E::ActionNotAllowed,
+                E::VersionConflict,
+            ]);
+            codes
+        }
+        "cancel-application" => vec![
+            E::InvalidPathParameter,
+            E::ValidationFailed,
+            E::ApplicationNotFound,
+            E::ActionNotAllowed,
+            E::VersionConflict,
+        ],
+        "get-application" => vec![E::InvalidPathParameter, E::ApplicationNotFound],
+        "list-my-applications" => vec![E::InvalidQueryParameter],
+        _ => return None,
+    })
+}
+
+/// A realistic problem for the example of `code`.
+fn example_problem(code: ErrorCode) -> ApiError {
+    let detail = match code {
+        ErrorCode::DebtOutstanding => {
+            "the account has an unpaid debt of 4523.70 AZN; pay it before applying"
+        }
+        ErrorCode::OpenApplicationExists => {
+            "application MD-2026-000041 is already open for this target; follow it instead"
+        }
+        ErrorCode::ValidationFailed => {
+            "contact.mobile_numbers[0]: 12 is not an Azerbaijani mobile operator code (10, 50, 51, 55, 60, 70, 77, 99)"
+        }
+        _ => code.title(),
+    };
+    let mut error = ApiError::new(code, detail);
+    match code {
+        ErrorCode::DebtOutstanding => {
+            error.problem.debt = Some(crate::problem::debt_details(
+                domain::money::Qapik::new(452_370),
+                chrono::DateTime::from_timestamp(1_793_491_200, 0).unwrap_or_default(),
+            ));
+        }
+        ErrorCode::OpenApplicationExists => {
+            error.problem.open_application = Some("MD-2026-000041".to_owned())
+        }
+        ErrorCode::ValidationFailed => {
+            error.problem.errors.push(crate::problem::FieldViolation::new(
+                "contact.mobile_numbers[0]",
+                "unknown-operator-code",
+                "12 is not an Azerbaijani mobile operator code (10, 50, 51, 55, 60, 70, 77, 99)",
+            ));
+        }
+        ErrorCode::ApplicationIncomplete => {
+            error.problem.missing_steps = vec!["contact".to_owned()];
+        }
+        _ => {}
+    }
+    error
+}
+
+fn operations_mut(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.patch.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Adds the problem responses of every operation, grouped by status, one example per code.
+fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let id = operation.operation_id.clone().unwrap_or_default();
+            let Some(mut codes) = problems_of(&id) else {
+                // Left without problems on purpose: the contract test names the operation.
+                continue;
+            };
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            if secured {
+                codes.extend([ErrorCode::Unauthenticated, ErrorCode::ForbiddenRole]);
+            }
+            if operation.request_body.is_some() {
+                codes.extend([
+                    ErrorCode::MalformedJson,
+                    ErrorCode::UnknownField,
+                    ErrorCode::InvalidBody,
+                    ErrorCode::PayloadTooLarge,
+                    ErrorCode::UnsupportedMediaType,
+                ]);
+                if id == "create-dev-token" {
+                    codes.push(ErrorCode::ValidationFailed);
+                }
+            }
+            let touches_database = !matches!(
+                id.as_str(),
+                "list-services" | "list-districts" | "create-dev-token"
+            );
+            if touches_database {
+                codes.push(ErrorCode::DatabaseUnavailable);
+            }
+            let mut by_status: std::collections::BTreeMap<u16, Vec<ErrorCode>> = Default::default();
+            for code in codes {
+                let list = by_status.entry(code.status().as_u16()).or_default();
+                if !list.contains(&code) {
+                    list.push(code);
+                }
+            }
+            for (status, codes) in by_status {
+                let names: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+                let mut content =
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem")));
+                content = content.examples_from_iter(codes.iter().map(|&code| {
+                    let value =
+                        serde_json::to_value(example_problem(code).problem).unwrap_or_default();
+                    (
+                        code.as_str(),
+                        ExampleBuilder::new()
+                            .summary(code.title())
+                            .value(Some(value))
+                            .build(),
+                    )
+                }));
+                let mut response = ResponseBuilder::new()
+                    .description(format!("Problem: {}", names.join(", ")))
+                    .content(PROBLEM_CONTENT_TYPE, content.build());
+                if status == 503 {
+                    response = response.header(
+                        "Retry-After",
+                        utoipa::openapi::HeaderBuilder::new()
+                            .schema(Some(
+                                utoipa::openapi::ObjectBuilder::new()
+                                    .schema_type(utoipa::openapi::schema::Type::Integer),
+                            ))
+                            .description(Some("Seconds to wait before retrying"))
+                            .build(),
+                    );
+                }
+                operation
+                    .responses
+                    .responses
+                    .insert(status.to_string(), response.build().into());
+            }
+        }
+    }
+}
+
+/// The operation ids that [`problems_of`] does not know (must be empty).
+pub fn operations_without_problem_table(api: &utoipa::openapi::OpenApi) -> Vec<String> {
+    let mut missing = Vec::new();
+    for item in api.paths.paths.values() {
+        let mut item = item.clone();
+        for operation in operations_mut(&mut item) {
+            let id = operation.operation_id.clone().unwrap_or_default();
+            if problems_of(&id).is_none() {
+                missing.push(id);
+            }
+        }
+    }
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_its_problems_documented() {
+        let api = openapi(Mode::Development);
+        assert_eq!(operations_without_problem_table(&api), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_dev_token_route_is_not_in_the_published_contract() {
+        let production = openapi(Mode::Production);
+        assert!(!production.paths.paths.contains_key("/api/v1/dev/tokens"));
+        assert!(
+            openapi(Mode::Development)
+                .paths
+                .paths
+                .contains_key("/api/v1/dev/tokens")
+        );
+    }
+}

@@ -1,0 +1,482 @@
+//! Response bodies, built from domain values.
+
+use crate::problem::{DebtDetails, debt_details};
+use crate::steps::{AccountSelection, Contact, Property, SubscriberSelection};
+use crate::vocabulary::{
+    Action, ApplicationKind, DistrictKind, LoginMethod, PropertyType, Role, Status,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::application::{Application, MeterDamageTarget, Steps, TimelineEntry, missing_steps};
+use domain::ports::{DebtStatement, HeadCodeAccount, MeteringPoint, SubscriberAccount};
+use domain::service::MainInformationView;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The applicant's main information, from the state registries.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "pin": "5R7KQ2M", "first_name": "Rəşad", "last_name": "Məmmədov", "patronymic": "Vaqif oğlu",
+    "birth_date": "1984-03-17", "registered_address": "Bakı şəhəri, Yasamal rayonu, Şərifzadə küç. 12, mənzil 34",
+    "login_method": "asan-imza"
+}))]
+pub struct MainInformation {
+    pub pin: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patronymic: Option<String>,
+    pub birth_date: NaiveDate,
+    pub registered_address: String,
+    /// How the applicant signed in (from the token).
+    pub login_method: LoginMethod,
+    /// When the applicant acts for a business.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business: Option<Business>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Business {
+    #[schema(example = "1700456782")]
+    pub tin: String,
+    #[schema(example = "Xəzər Qida MMC")]
+    pub name: String,
+}
+
+impl MainInformation {
+    pub fn new(view: MainInformationView, login_method: domain::identity::LoginMethod) -> Self {
+        let person = view.person;
+        Self {
+            pin: person.pin.to_string(),
+            first_name: person.name.first_name,
+            last_name: person.name.last_name,
+            patronymic: person.patronymic,
+            birth_date: person.birth_date,
+            registered_address: person.registered_address,
+            login_method: login_method.into(),
+            business: view.business.map(|b| Business {
+                tin: b.tin.to_string(),
+                name: b.name,
+            }),
+        }
+    }
+}
+
+/// A residential subscriber account of the applicant.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"subscriber_code": "1000000001", "holder": "Rəşad Məmmədov", "address": "Bakı şəhəri, Yasamal rayonu, Şərifzadə küç. 12, mənzil 34", "district": "AZ-BA-YSM"}))]
+pub struct SubscriberAccountView {
+    pub subscriber_code: String,
+    /// The holder's name as billing has it.
+    pub holder: String,
+    pub address: String,
+    pub district: String,
+}
+
+impl From<SubscriberAccount> for SubscriberAccountView {
+    fn from(account: SubscriberAccount) -> Self {
+        Self {
+            subscriber_code: account.code.to_string(),
+            holder: format!(
+                "{} {}",
+                account.holder_name.first_name, account.holder_name.last_name
+            ),
+            address: account.address,
+            district: account.district.to_string(),
+        }
+    }
+}
+
+/// A non-residential contract of the applicant's business.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"head_code": "50000001", "contract_name": "Xəzər Qida MMC — istehsal sahəsi", "address": "Sumqayıt şəhəri, Sənaye zonası 4", "district": "AZ-SM"}))]
+pub struct HeadCodeView {
+    pub head_code: String,
+    pub contract_name: String,
+    pub address: String,
+    pub district: String,
+}
+
+impl From<HeadCodeAccount> for HeadCodeView {
+    fn from(account: HeadCodeAccount) -> Self {
+        Self {
+            head_code: account.code.to_string(),
+            contract_name: account.contract_name,
+            address: account.address,
+            district: account.district.to_string(),
+        }
+    }
+}
+
+/// A metering point under a head code.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"metering_point": "50000001-02", "head_code": "50000001", "address": "Sumqayıt şəhəri, Sənaye zonası 4, sex 2", "meter_number": "MTR-0045871"}))]
+pub struct MeteringPointView {
+    pub metering_point: String,
+    pub head_code: String,
+    pub address: String,
+    pub meter_number: String,
+}
+
+impl From<MeteringPoint> for MeteringPointView {
+    fn from(point: MeteringPoint) -> Self {
+        Self {
+            metering_point: point.code.to_string(),
+            head_code: point.head_code.to_string(),
+            address: point.address,
+            meter_number: point.meter_number,
+        }
+    }
+}
+
+/// The debt check of a subscriber code: the balance only, no personal data of the holder.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"subscriber_code": "1000000005", "amount_qapik": 452370, "currency": "AZN", "as_of": "2026-11-01T00:00:00Z", "has_debt": true}))]
+pub struct DebtView {
+    pub subscriber_code: String,
+    /// Unpaid balance in qəpik (1 AZN = 100 qəpik); zero or negative (a credit) is no debt.
+    pub amount_qapik: i64,
+    /// Always `AZN`.
+    pub currency: String,
+    /// When billing stated the balance.
+    pub as_of: DateTime<Utc>,
+    pub has_debt: bool,
+}
+
+impl DebtView {
+    pub fn new(code: &domain::codes::SubscriberCode, statement: DebtStatement) -> Self {
+        Self {
+            subscriber_code: code.to_string(),
+            amount_qapik: statement.amount.value(),
+            currency: domain::money::Qapik::CURRENCY.to_owned(),
+            as_of: statement.as_of,
+            has_debt: statement.amount.is_debt(),
+        }
+    }
+}
+
+/// A district or city.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "AZ-BA-YSM", "name_az": "Yasamal", "name_en": "Yasamal", "kind": "city-district"}))]
+pub struct DistrictView {
+    /// Stable code: ISO 3166-2:AZ, or `AZ-BA-…` for Baku's city districts.
+    pub code: String,
+    pub name_az: String,
+    pub name_en: String,
+    pub kind: DistrictKind,
+}
+
+impl From<domain::district::District> for DistrictView {
+    fn from(d: domain::district::District) -> Self {
+        Self {
+            code: d.code.to_owned(),
+            name_az: d.name_az.to_owned(),
+            name_en: d.name_en.to_owned(),
+            kind: d.kind.into(),
+        }
+    }
+}
+
+/// One e-service of the catalogue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceView {
+    pub kind: ApplicationKind,
+    pub title_az: String,
+    pub title_en: String,
+    pub summary: String,
+    pub audience: Vec<String>,
+    pub steps: Vec<ServiceStepView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceStepView {
+    /// The request field that fills the step, or `main-information`.
+    pub id: String,
+    pub title_az: String,
+    pub title_en: String,
+    pub fields: Vec<ServiceFieldView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceFieldView {
+    pub name: String,
+    pub required: bool,
+    pub format: String,
+    /// The operation that lists the choices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choices_from: Option<String>,
+}
+
+impl From<&domain::catalogue::ServiceDescription> for ServiceView {
+    fn from(s: &domain::catalogue::ServiceDescription) -> Self {
+        Self {
+            kind: s.kind.into(),
+            title_az: s.title_az.to_owned(),
+            title_en: s.title_en.to_owned(),
+            summary: s.summary.to_owned(),
+            audience: s.audience.iter().map(|a| (*a).to_owned()).collect(),
+            steps: s
+                .steps
+                .iter()
+                .map(|step| ServiceStepView {
+                    id: step.id.to_owned(),
+                    title_az: step.title_az.to_owned(),
+                    title_en: step.title_en.to_owned(),
+                    fields: step
+                        .fields
+                        .iter()
+                        .map(|f| ServiceFieldView {
+                            name: f.name.to_owned(),
+                            required: f.required,
+                            format: f.format.to_owned(),
+                            choices_from: f.choices_from.map(str::to_owned),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Who applied, and how they signed in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicantView {
+    pub pin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tin: Option<String>,
+    pub login_method: LoginMethod,
+}
+
+/// The debt check recorded with an account change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DebtCheckView {
+    #[serde(flatten)]
+    pub balance: DebtDetails,
+    /// When this service asked billing.
+    pub checked_at: DateTime<Utc>,
+}
+
+/// One status change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntryView {
+    pub at: DateTime<Utc>,
+    /// The PIN of the applicant, or the staff member's identifier.
+    pub actor: String,
+    pub actor_role: Role,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Status>,
+    pub to: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl From<&TimelineEntry> for TimelineEntryView {
+    fn from(entry: &TimelineEntry) -> Self {
+        Self {
+            at: entry.at,
+            actor: entry.actor.id.clone(),
+            actor_role: entry.actor.role.into(),
+            action: entry.action.into(),
+            from: entry.from.map(Into::into),
+            to: entry.to.into(),
+            comment: entry.comment.clone(),
+        }
+    }
+}
+
+/// An application with its steps and timeline.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "number": "MD-2026-000001", "kind": "meter-damage-investigation", "status": "submitted",
+    "applicant": {"pin": "5R7KQ2M", "login_method": "asan-imza"},
+    "subscriber": {"type": "residential", "subscriber_code": "1000000001"},
+    "damage_description": "Sayğacın şüşəsi sınıb.",
+    "contact": {"mobile_numbers": ["+994501234567"], "email": "resad.memmedov@example.az"},
+    "created_at": "2026-11-23T09:00:00Z", "updated_at": "2026-11-23T09:02:00Z", "submitted_at": "2026-11-23T09:02:00Z",
+    "version": 3, "missing_steps": [], "allowed_actions": ["cancel"],
+    "timeline": [
+        {"at": "2026-11-23T09:00:00Z", "actor": "5R7KQ2M", "actor_role": "applicant", "action": "create", "to": "draft"},
+        {"at": "2026-11-23T09:02:00Z", "actor": "5R7KQ2M", "actor_role": "applicant", "action": "submit", "from": "draft", "to": "submitted"}
+    ]
+}))]
+pub struct ApplicationView {
+    /// Human-readable and unique: kind prefix, year, sequence.
+    pub number: String,
+    pub kind: ApplicationKind,
+    pub status: Status,
+    pub applicant: ApplicantView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscriber: Option<SubscriberSelection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountSelection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<Property>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debt_check: Option<DebtCheckView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// Grows with every change.
+    pub version: i64,
+    /// Steps still to fill before submitting (`subscriber`, `account`, `property`, `contact`).
+    pub missing_steps: Vec<String>,
+    /// What the caller may do next.
+    pub allowed_actions: Vec<Action>,
+    /// Every status change, oldest first.
+    pub timeline: Vec<TimelineEntryView>,
+}
+
+fn subscriber_of(target: &MeterDamageTarget) -> SubscriberSelection {
+    match target {
+        MeterDamageTarget::Residential { subscriber_code } => SubscriberSelection::Residential {
+            subscriber_code: subscriber_code.to_string(),
+        },
+        MeterDamageTarget::NonResidential {
+            head_code,
+            metering_point,
+        } => SubscriberSelection::NonResidential {
+            head_code: head_code.to_string(),
+            metering_point: metering_point.to_string(),
+        },
+    }
+}
+
+impl ApplicationView {
+    pub fn new(application: &Application, caller: domain::identity::Role) -> Self {
+        let mut view = Self {
+            number: application.number.to_string(),
+            kind: application.kind().into(),
+            status: application.status.into(),
+            applicant: ApplicantView {
+                pin: application.applicant.pin.to_string(),
+                tin: application.applicant.tin.as_ref().map(ToString::to_string),
+                login_method: application.applicant.login_method.into(),
+            },
+            subscriber: None,
+            damage_description: None,
+            account: None,
+            property: None,
+            debt_check: None,
+            contact: application.contact.as_ref().map(|c| Contact {
+                mobile_numbers: c.mobile_numbers().iter().map(ToString::to_string).collect(),
+                email: c.email().map(ToString::to_string),
+            }),
+            created_at: application.created_at,
+            updated_at: application.updated_at,
+            submitted_at: application.submitted_at,
+            version: application.version,
+            missing_steps: if application.status.is_editable_by_applicant() {
+                missing_steps(&application.steps, application.contact.as_ref())
+                    .iter()
+                    .map(|s| s.field().to_owned())
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            allowed_actions: domain::status::allowed_actions(
+                application.kind(),
+                application.status,
+                caller,
+            )
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+            timeline: application.timeline.iter().map(Into::into).collect(),
+        };
+        match &application.steps {
+            Steps::MeterDamage {
+                target,
+                description,
+            } => {
+                view.subscriber = target.as_ref().map(subscriber_of);
+                view.damage_description = description.as_ref().map(|d| d.as_str().to_owned());
+            }
+            Steps::AccountChange {
+                account,
+                property,
+                debt_check,
+            } => {
+                view.account = account.as_ref().map(|a| AccountSelection {
+                    variant: a.variant.into(),
+                    subscriber_code: a.subscriber_code.to_string(),
+                });
+                view.property = property.as_ref().map(|p| Property {
+                    district: p.key.district.to_string(),
+                    registry_number: p.key.registry_number.to_string(),
+                    registration_number: p.key.registration_number.to_string(),
+                    property_type: PropertyType::from(p.property_type),
+                });
+                view.debt_check = debt_check.map(|check| DebtCheckView {
+                    balance: debt_details(check.amount, check.as_of),
+                    checked_at: check.checked_at,
+                });
+            }
+        }
+        view
+    }
+}
+
+/// One line of "My applications".
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationSummary {
+    pub number: String,
+    pub kind: ApplicationKind,
+    pub status: Status,
+    /// The subscriber code or metering point the application is about, once chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Application> for ApplicationSummary {
+    fn from(application: &Application) -> Self {
+        let target = match &application.steps {
+            Steps::MeterDamage {
+                target: Some(MeterDamageTarget::Residential { subscriber_code }),
+                ..
+            } => Some(subscriber_code.to_string()),
+            Steps::MeterDamage {
+                target: Some(MeterDamageTarget::NonResidential { metering_point, .. }),
+                ..
+            } => Some(metering_point.to_string()),
+            Steps::AccountChange {
+                account: Some(account),
+                ..
+            } => Some(account.subscriber_code.to_string()),
+            _ => None,
+        };
+        Self {
+            number: application.number.to_string(),
+            kind: application.kind().into(),
+            status: application.status.into(),
+            target,
+            created_at: application.created_at,
+            updated_at: application.updated_at,
+            submitted_at: application.submitted_at,
+        }
+    }
+}
+
+/// A page of "My applications", newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "items": [{"number": "MD-2026-000001", "kind": "meter-damage-investigation", "status": "submitted", "target": "1000000001", "created_at": "2026-11-23T09:00:00Z", "updated_at": "2026-11-23T09:02:00Z", "submitted_at": "2026-11-23T09:02:00Z"}],
+    "total": 1, "limit": 20
+}))]
+pub struct ApplicationList {
+    pub items: Vec<ApplicationSummary>,
+    /// How many applications match the filters, on all pages.
+    pub total: u64,
+    pub limit: u32,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

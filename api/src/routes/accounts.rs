@@ -1,0 +1,31 @@
+//! The debt check of a subscriber code.
+
+use crate::auth::ApplicantPrincipal;
+use crate::problem::{ApiError, ErrorCode};
+use crate::responses::DebtView;
+use crate::state::{AppState, blocking};
+use actix_web::{get, web};
+use domain::codes::SubscriberCode;
+
+/// The unpaid balance of a subscriber code, for the account change form. Any signed-in applicant
+/// may ask (a transfer concerns someone else's account); nothing about the holder is shown.
+#[utoipa::path(
+    tag = "applicant",
+    operation_id = "get-debt",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "A subscriber code (10 digits)", example = "1000000005")),
+    responses((status = 200, description = "The balance", body = DebtView))
+)]
+#[get("/subscriber-accounts/{code}/debt")]
+pub async fn debt(
+    state: web::Data<AppState>,
+    _principal: ApplicantPrincipal,
+    path: web::Path<String>,
+) -> Result<web::Json<DebtView>, ApiError> {
+    let code = SubscriberCode::parse(&path)
+        .map_err(|e| ApiError::at_field(ErrorCode::InvalidPathParameter, "code", e.to_string()))?;
+    let service = state.service.clone();
+    let lookup = code.clone();
+    let statement = blocking(move || service.debt(&lookup)).await?;
+    Ok(web::Json(DebtView::new(&code, statement)))
+}

@@ -1,0 +1,345 @@
+//! Applications: create (and optionally submit), fill in steps, submit, cancel, read, and
+//! "My applications".
+
+use crate::auth::ApplicantPrincipal;
+use crate::body::{JsonBody, OptionalJsonBody};
+use crate::problem::{ApiError, ErrorCode};
+use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView};
+use crate::state::{AppState, blocking};
+use crate::steps::{AccountSelection, Contact, Property, StepFields, SubscriberSelection};
+use crate::vocabulary::{ApplicationKind, Status};
+use actix_web::{HttpResponse, get, patch, post, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::application::ApplicationNumber;
+use domain::identity::Role;
+use domain::ports::ApplicationQuery;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+/// A new application: its kind and, optionally, any steps already known. With `"submit": true`
+/// and every step present it is submitted in the same call (for integrators): then it is stored
+/// submitted, or not at all.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "kind": "meter-damage-investigation",
+    "subscriber": {"type": "residential", "subscriber_code": "1000000001"},
+    "damage_description": "Sayğacın şüşəsi sınıb.",
+    "contact": {"mobile_numbers": ["050 123 45 67"], "email": "resad.memmedov@example.az"},
+    "submit": true
+}))]
+pub struct CreateApplicationRequest {
+    pub kind: ApplicationKind,
+    /// Submit at once; every step must then be present.
+    #[serde(default)]
+    pub submit: bool,
+    /// Meter damage only.
+    pub subscriber: Option<SubscriberSelection>,
+    /// Meter damage only: the applicant's description of the damage, at most 2000 characters.
+    #[schema(max_length = 2000)]
+    pub damage_description: Option<String>,
+    /// Account change only.
+    pub account: Option<AccountSelection>,
+    /// Account change only.
+    pub property: Option<Property>,
+    pub contact: Option<Contact>,
+}
+
+/// Steps to fill or change. Each step given replaces that step whole and is checked as the
+/// portal's form checks it; steps left out stay as they are. An empty `damage_description`
+/// removes it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "account": {"variant": "transfer", "subscriber_code": "1000000004"},
+    "property": {"district": "AZ-BA-NRM", "registry_number": "110033056204", "registration_number": "2026-203517", "property_type": "apartment"}
+}))]
+pub struct UpdateApplicationRequest {
+    pub subscriber: Option<SubscriberSelection>,
+    #[schema(max_length = 2000)]
+    pub damage_description: Option<String>,
+    pub account: Option<AccountSelection>,
+    pub property: Option<Property>,
+    pub contact: Option<Contact>,
+}
+
+/// Why the applicant withdraws the application (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Sayğac bərpa olundu."}))]
+pub struct CancelApplicationRequest {
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
+}
+
+const MAX_REASON_CHARACTERS: usize = 500;
+
+fn parse_number(raw: &str) -> Result<ApplicationNumber, ApiError> {
+    ApplicationNumber::parse(raw)
+        .map_err(|e| ApiError::at_field(ErrorCode::InvalidPathParameter, "number", e.to_string()))
+}
+
+fn created(view: ApplicationView) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/applications/{}", view.number)))
+        .json(view)
+}
+
+/// Creates an application of a kind and gives it its number at once (the portal shows the
+/// number before submission). With `"submit": true` and a complete body it is submitted too.
+#[utoipa::path(
+    tag = "applications",
+    operation_id = "create-application",
+    security(("bearer" = [])),
+    request_body = CreateApplicationRequest,
+    responses(
+        (status = 201, description = "Created (a draft, or submitted with `submit: true`); `Location` names it",
+         body = ApplicationView, headers(("Location" = String, description = "The application's URL")))
+    )
+)]
+#[post("/applications")]
+pub async fn create_application(
+    state: web::Data<AppState>,
+    ApplicantPrincipal(principal): ApplicantPrincipal,
+    JsonBody(request): JsonBody<CreateApplicationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let changes = StepFields {
+        subscriber: request.subscriber.as_ref(),
+        damage_description: request.damage_description.as_deref(),
+        account: request.account.as_ref(),
+        property: request.property.as_ref(),
+        contact: request.contact.as_ref(),
+    }
+    .parse()?;
+    let service = state.service.clone();
+    let applicant = principal.applicant();
+    let kind = request.kind.into();
+    let submit = request.submit;
+    let application = blocking(move || service.create(&applicant, kind, changes, submit)).await?;
+    Ok(created(ApplicationView::new(&application, Role::Applicant)))
+}
+
+/// Fills in or changes steps of a draft (or of an application returned for a correction).
+#[utoipa::path(
+    tag = "applications",
+    operation_id = "update-application",
+    security(("bearer" = [])),
+    params(("number" = String, Path, description = "The application number", example = "AC-2026-000001")),
+    request_body = UpdateApplicationRequest,
+    responses((status = 200, description = "The application with the steps changed", body = ApplicationView))
+)]
+#[patch("/applications/{number}")]
+pub async fn update_application(
+    state: web::Data<AppState>,
+    ApplicantPrincipal(principal): ApplicantPrincipal,
+    path: web::Path<String>,
+    JsonBody(request): JsonBody<UpdateApplicationRequest>,
+) -> Result<web::Json<ApplicationView>, ApiError> {
+    let number = parse_number(&path)?;
+    let changes = StepFields {
+        subscriber: request.subscriber.as_ref(),
+        damage_description: request.damage_description.as_deref(),
+        account: request.account.as_ref(),
+        property: request.property.as_ref(),
+        contact: request.contact.as_ref(),
+    }
+    .parse()?;
+    let service = state.service.clone();
+    let applicant = principal.applicant();
+    let application = blocking(move || service.update(&applicant, &number, changes)).await?;
+    Ok(web::Json(ApplicationView::new(
+        &application,
+        Role::Applicant,
+    )))
+}
+
+/// Sends the application to the company. Every step is checked again with fresh facts; for an
+/// account change the debt is read anew and recorded with the application.
+#[utoipa::path(
+    tag = "applications",
+    operation_id = "submit-application",
+    security(("bearer" = [])),
+    params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
+    responses((status = 200, description = "Submitted", body = ApplicationView))
+)]
+#[post("/applications/{number}/submit")]
+pub async fn submit_application(
+    state: web::Data<AppState>,
+    ApplicantPrincipal(principal): ApplicantPrincipal,
+    path: web::Path<String>,
+) -> Result<web::Json<ApplicationView>, ApiError> {
+    let number = parse_number(&path)?;
+    let service = state.service.clone();
+    let applicant = principal.applicant();
+    let application = blocking(move || service.submit(&applicant, &number)).await?;
+    Ok(web::Json(ApplicationView::new(
+        &application,
+        Role::Applicant,
+    )))
+}
+
+/// Withdraws the application: a draft, or a submitted one nobody has started work on. The body
+/// is optional.
+#[utoipa::path(
+    tag = "applications",
+    operation_id = "cancel-application",
+    security(("bearer" = [])),
+    params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
+    request_body(content = Option<CancelApplicationRequest>, description = "Optional reason"),
+    responses((status = 200, description = "Cancelled", body = ApplicationView))
+)]
+#[post("/applications/{number}/cancel")]
+pub async fn cancel_application(
+    state: web::Data<AppState>,
+    ApplicantPrincipal(principal): ApplicantPrincipal,
+    path: web::Path<String>,
+    OptionalJsonBody(cancel): OptionalJsonBody<CancelApplicationRequest>,
+) -> Result<web::Json<ApplicationView>, ApiError> {
+    let number = parse_number(&path)?;
+    let reason = cancel
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if let Some(reason) = &reason {
+        if reason.chars().count() > MAX_REASON_CHARACTERS
+            || reason.chars().any(|c| c.is_control() && c != '\n')
+        {
+            return Err(ApiError::validation(vec![
+                crate::problem::FieldViolation::new(
+                    "reason",
+                    "invalid-reason",
+                    format!("at most {MAX_REASON_CHARACTERS} characters, no control characters"),
+                ),
+            ]));
+        }
+    }
+    let service = state.service.clone();
+    let applicant = principal.applicant();
+    let application = blocking(move || service.cancel(&applicant, &number, reason)).await?;
+    Ok(web::Json(ApplicationView::new(
+        &application,
+        Role::Applicant,
+    )))
+}
+
+/// One of the applicant's applications with its timeline. Another person's application is
+/// "not found".
+#[utoipa::path(
+    tag = "applications",
+    operation_id = "get-application",
+    security(("bearer" = [])),
+    params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
+    responses((status = 200, description = "The application", body = ApplicationView))
+)]
+#[get("/applications/{number}")]
+pub async fn get_application(
+    state: web::Data<AppState>,
+    ApplicantPrincipal(principal): ApplicantPrincipal,
+    path: web::Path<String>,
+) -> Result<web::Json<ApplicationView>, ApiError> {
+    let number = parse_number(&path)?;
+    let service = state.service.clone();
+    let applicant = principal.applicant();
+    let application = blocking(move || service.get(&applicant, &number)).await?;
+    Ok(web::Json(ApplicationView::new(
+        &application,
+        Role::Applicant,
+    )))
+}
+
+/// Filters and page of "My applications". Paging is by opaque cursor: pass the previous page's
+/// `next_cursor` as `cursor`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListApplicationsQuery {
+    /// Only applications in this status.
+    pub status: Option<Status>,
+    /// Only applications of this kind.
+    pub kind: Option<ApplicationKind>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+const DEFAULT_PAGE_SIZE: u32 = 20;
+const MAX_PAGE_SIZE: u32 = 100;
+const CURSOR_PREFIX: &str = "after:";
+
+fn encode_cursor(after: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{after}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.strip_prefix(CURSOR_PREFIX)
+                .and_then(|n| n.parse().ok())
+        })
+        .ok_or_else(|| {
+            ApiError::at_field(
+                ErrorCode::InvalidQueryParameter,
+                "cursor",
+                "not a cursor this service gave out",
+            )
+        })
+}
+
+/// "My applications": the applicant's applications, newest first, with the total count.
+#[utoipa::path(
+    tag = "applications",
+    operation_id = "list-my-applications",
+    security(("bearer" = [])),
+    params(ListApplicationsQuery),
+    responses((status = 200, description = "A page of applications", body = ApplicationList))
+)]
+#[get("/me/applications")]
+pub async fn list_my_applications(
+    state: web::Data<AppState>,
+    ApplicantPrincipal(principal): ApplicantPrincipal,
+    query: web::Query<ListApplicationsQuery>,
+) -> Result<web::Json<ApplicationList>, ApiError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+        return Err(ApiError::at_field(
+            ErrorCode::InvalidQueryParameter,
+            "limit",
+            format!("limit is 1 to {MAX_PAGE_SIZE}"),
+        ));
+    }
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let store_query = ApplicationQuery {
+        applicant: principal.pin.clone(),
+        status: query.status.map(Into::into),
+        kind: query.kind.map(Into::into),
+        limit,
+        after,
+    };
+    let service = state.service.clone();
+    let page = blocking(move || service.list(&store_query)).await?;
+    Ok(web::Json(ApplicationList {
+        items: page.items.iter().map(ApplicationSummary::from).collect(),
+        total: page.total,
+        limit,
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_foreign_ones_are_refused() {
+        assert_eq!(decode_cursor(&encode_cursor(42)).ok(), Some(42));
+        for bad in ["", "42", "!!", &URL_SAFE_NO_PAD.encode("before:1")] {
+            assert!(decode_cursor(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! The HTTP operations, one file per resource.
+
+pub mod accounts;
+pub mod applications;
+pub mod catalogue;
+pub mod dev;
+pub mod fallback;
+pub mod me;
+
+use crate::config::Mode;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every operation, for the server and for the OpenAPI document alike: what is served is what
+/// is documented.
+pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
+    move |config| {
+        config.service(catalogue::health);
+        config.service(
+            scope::scope("/api/v1")
+                .service(catalogue::list_services)
+                .service(catalogue::list_districts)
+                .service(me::main_information)
+                .service(me::subscriber_accounts)
+                .service(me::head_codes)
+                .service(me::metering_points)
+                .service(accounts::debt)
+                .service(applications::list_my_applications)
+                .service(applications::create_application)
+                .service(applications::update_application)
+                .service(applications::submit_application)
+                .service(applications::cancel_application)
+                .service(applications::get_application)
+                .configure(move |config: &mut ServiceConfig<'_>| {
+                    if mode == Mode::Development {
+                        config.service(dev::create_dev_token);
+                    }
+                }),
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! Builds the application from settings: database, migrations, demo data, keys, adapters, and the
+//! HTTP server bound to its port (0 picks a free one, for tests).
+
+use crate::auth::{Authenticator, DevTokenIssuer, KeyError, ensure_dev_key_pair};
+use crate::body::BodyLimit;
+use crate::config::{Mode, Settings};
+use crate::routes;
+use crate::state::{AppState, SystemClock};
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use domain::ports::Clock;
+use domain::service::{ApplicantService, Ports};
+use persistence::seed::{SeedError, SeedFile};
+use persistence::{Database, DatabaseError, DieselApplicationStore, LocalRegistries, PoolOptions};
+use std::net::TcpListener;
+use std::sync::Arc;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// The demo registry data, built into the binary so that `cargo run` needs no file.
+pub const DEMO_SEED: &str = include_str!("../../demo/seed.json");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("demo data: {0}")]
+    Seed(#[from] SeedError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Opens the database named by the settings (creating the data folder for SQLite) and applies
+/// pending migrations.
+pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
+    if settings.database_url.starts_with("sqlite://") {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+            path: settings.data_dir.display().to_string(),
+            source,
+        })?;
+    }
+    let database = Database::connect(
+        &settings.database_url,
+        PoolOptions {
+            max_size: settings.database_pool_size,
+            acquire_timeout: settings.database_acquire_timeout,
+        },
+    )?;
+    let applied = database.migrate()?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "migrations applied");
+    }
+    Ok(database)
+}
+
+/// Loads the demo data when the registry tables are empty (the first start).
+fn load_demo_data_once(database: &Database) -> Result<(), StartupError> {
+    let registries = LocalRegistries::new(database.clone());
+    if registries
+        .has_data()
+        .map_err(|e| SeedError::Unavailable(e))?
+    {
+        return Ok(());
+    }
+    let file = SeedFile::from_json(DEMO_SEED)?;
+    let summary = persistence::seed::load(database, &file)?;
+    tracing::info!(?summary, "demo data loaded");
+    Ok(())
+}
+
+/// A built application, listening.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let database = open_database(&settings)?;
+        if settings.mode == Mode::Development && settings.demo_data {
+            load_demo_data_once(&database)?;
+        }
+        let public_key = match &settings.jwt.public_key_file {
+            Some(path) => path.clone(),
+            None => ensure_dev_key_pair(&settings.data_dir)?,
+        };
+        let authenticator = Authenticator::new(&settings.jwt, &public_key)?;
+        let dev_issuer = match settings.mode {
+            Mode::Development => Some(DevTokenIssuer::new(&settings.jwt, &settings.data_dir)?),
+            Mode::Production => None,
+        };
+        let registries = Arc::new(LocalRegistries::new(database.clone()));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let service = ApplicantService::new(Ports {
+            citizens: registries.clone(),
+            billing: registries.clone(),
+            properties: registries,
+            store: Arc::new(DieselApplicationStore::new(database.clone())),
+            clock: clock.clone(),
+        });
+        let state = AppState {
+            service,
+            clock,
+            mode: settings.mode,
+            database,
+        };
+        let address = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { address, source })?
+            .port();
+        let openapi = crate::openapi::openapi(settings.mode);
+        let mode = settings.mode;
+        let body_limit = BodyLimit(settings.max_body_bytes);
+        let state = web::Data::new(state);
+        let authenticator = web::Data::new(authenticator);
+        let dev_issuer = dev_issuer.map(web::Data::new);
+        let mut server = HttpServer::new(move || {
+            let mut app = App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(authenticator.clone())
+                .app_data(web::Data::new(body_limit))
+                .app_data(web::QueryConfig::default().error_handler(routes::fallback::query_error))
+                .app_data(web::PathConfig::default().error_handler(routes::fallback::path_error));
+            if let Some(issuer) = &dev_issuer {
+                app = app.app_data(issuer.clone());
+            }
+            let (app, _) = app
+                .into_utoipa_app()
+                .configure(routes::configure(mode))
+                .split_for_parts();
+            app.service(
+                SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi.clone()),
+            )
+            .default_service(web::to(routes::fallback::route_not_found))
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            address: settings.host.clone(),
+            source,
+        })?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,50 @@
+//! What every handler can reach, and the bridge from async handlers to the blocking use cases.
+
+use crate::config::Mode;
+use crate::problem::ApiError;
+use actix_web::web;
+use domain::ports::Clock;
+use domain::service::{ApplicantService, ServiceError};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: ApplicantService,
+    pub clock: Arc<dyn Clock>,
+    pub mode: Mode,
+    pub database: persistence::Database,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs a use case on actix's blocking thread pool: diesel and the registry clients block, and
+/// must never hold up the async workers.
+pub async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
+{
+    web::block(work)
+        .await
+        .map_err(|_| ApiError::internal("a blocking task was cancelled"))?
+        .map_err(ApiError::from)
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    /// Microseconds, the precision PostgreSQL keeps, so that a stored time reads back equal on
+    /// both backends.
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        use chrono::SubsecRound;
+        chrono::Utc::now().trunc_subsecs(6)
+    }
+}
