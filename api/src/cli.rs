@@ -90,7 +90,7 @@ pub fn run() -> ExitCode {
             minutes,
         } => token(
             &settings,
-            TokenRequest {
+            &TokenRequest {
                 pin,
                 tin,
                 roles,
@@ -167,14 +167,14 @@ fn write_openapi(output: &str) -> Result<(), String> {
 }
 
 #[allow(clippy::print_stdout)]
-fn token(settings: &Settings, request: TokenRequest) -> Result<(), String> {
+fn token(settings: &Settings, request: &TokenRequest) -> Result<(), String> {
     if settings.mode != Mode::Development {
         return Err("tokens are signed only in development mode".to_owned());
     }
     let issuer =
         DevTokenIssuer::new(&settings.jwt, &settings.data_dir).map_err(|e| e.to_string())?;
     let token = issuer
-        .issue(&request, chrono::Utc::now())
+        .issue(request, chrono::Utc::now())
         .map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(())

@@ -256,7 +256,7 @@ fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
                     ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem")));
                 content = content.examples_from_iter(codes.iter().map(|&code| {
                     let value =
-                        serde_json::to_value(example_problem(code).problem).unwrap_or_default();
+                        serde_json::to_value(*example_problem(code).problem).unwrap_or_default();
                     (
                         code.as_str(),
                         ExampleBuilder::new()

@@ -165,14 +165,15 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: ErrorCode,
-    pub problem: Problem,
+    /// Boxed: errors travel in `Result`s on every path, and should stay small there.
+    pub problem: Box<Problem>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             code,
-            problem: Problem {
+            problem: Box::new(Problem {
                 problem_type: format!("{TYPE_PREFIX}{}", code.as_str()),
                 title: code.title().to_owned(),
                 status: code.status().as_u16(),
@@ -182,7 +183,7 @@ impl ApiError {
                 open_application: None,
                 debt: None,
                 missing_steps: Vec::new(),
-            },
+            }),
         }
     }
 

@@ -67,10 +67,7 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
 /// Loads the demo data when the registry tables are empty (the first start).
 fn load_demo_data_once(database: &Database) -> Result<(), StartupError> {
     let registries = LocalRegistries::new(database.clone());
-    if registries
-        .has_data()
-        .map_err(|e| SeedError::Unavailable(e))?
-    {
+    if registries.has_data().map_err(SeedError::Unavailable)? {
         return Ok(());
     }
     let file = SeedFile::from_json(DEMO_SEED)?;

@@ -91,20 +91,20 @@ pub struct StepFields<'a> {
     pub contact: Option<&'a Contact>,
 }
 
-fn violation(field: impl Into<String>, code: &str, message: impl ToString) -> FieldViolation {
+fn violation(field: impl Into<String>, code: &str, message: &impl ToString) -> FieldViolation {
     FieldViolation::new(field, code, message.to_string())
 }
 
 /// The validator's bounds first (they keep absurd input away from the parsers), then the
 /// domain's formats.
-fn bounds(prefix: &str, result: Result<(), ValidationErrors>, errors: &mut Vec<FieldViolation>) {
+fn bounds(prefix: &str, result: &Result<(), ValidationErrors>, errors: &mut Vec<FieldViolation>) {
     if let Err(failed) = result {
         for (field, field_errors) in failed.field_errors() {
             for error in field_errors {
                 errors.push(violation(
                     format!("{prefix}.{field}"),
                     "too-long",
-                    error
+                    &error
                         .message
                         .clone()
                         .unwrap_or_else(|| "too long or too many items".into()),
@@ -130,12 +130,12 @@ impl StepFields<'_> {
                         InvalidDamageDescription::TooLong { .. } => "too-long",
                         InvalidDamageDescription::ControlCharacters => "control-characters",
                     };
-                    errors.push(violation("damage_description", code, error));
+                    errors.push(violation("damage_description", code, &error));
                 }
             }
         }
         if let Some(account) = self.account {
-            bounds("account", account.validate(), &mut errors);
+            bounds("account", &account.validate(), &mut errors);
             match SubscriberCode::parse(&account.subscriber_code) {
                 Ok(subscriber_code) => {
                     changes.account = Some(application::AccountSelection {
@@ -146,13 +146,13 @@ impl StepFields<'_> {
                 Err(error) => errors.push(violation(
                     "account.subscriber_code",
                     "invalid-subscriber-code",
-                    error,
+                    &error,
                 )),
             }
         }
         if let Some(property) = self.property {
             let before = errors.len();
-            bounds("property", property.validate(), &mut errors);
+            bounds("property", &property.validate(), &mut errors);
             if errors.len() == before {
                 match PropertyData::parse(
                     &property.district,
@@ -161,17 +161,17 @@ impl StepFields<'_> {
                     domain::property::PropertyType::from(property.property_type).as_str(),
                 ) {
                     Ok(data) => changes.property = Some(data),
-                    Err(faults) => errors.extend(faults.into_iter().map(property_violation)),
+                    Err(faults) => errors.extend(faults.iter().map(property_violation)),
                 }
             }
         }
         if let Some(contact) = self.contact {
             let before = errors.len();
-            bounds("contact", contact.validate(), &mut errors);
+            bounds("contact", &contact.validate(), &mut errors);
             if errors.len() == before {
                 match ContactInformation::parse(&contact.mobile_numbers, contact.email.as_deref()) {
                     Ok(information) => changes.contact = Some(information),
-                    Err(faults) => errors.extend(faults.into_iter().map(contact_violation)),
+                    Err(faults) => errors.extend(faults.iter().map(contact_violation)),
                 }
             }
         }
@@ -195,7 +195,7 @@ fn parse_subscriber(
                     errors.push(violation(
                         "subscriber.subscriber_code",
                         "invalid-subscriber-code",
-                        error,
+                        &error,
                     ));
                     None
                 }
@@ -210,7 +210,7 @@ fn parse_subscriber(
                     errors.push(violation(
                         "subscriber.head_code",
                         "invalid-head-code",
-                        error,
+                        &error,
                     ))
                 })
                 .ok();
@@ -219,7 +219,7 @@ fn parse_subscriber(
                     errors.push(violation(
                         "subscriber.metering_point",
                         "invalid-metering-point-code",
-                        error,
+                        &error,
                     ));
                 })
                 .ok();
@@ -231,7 +231,7 @@ fn parse_subscriber(
     }
 }
 
-fn property_violation(fault: InvalidPropertyData) -> FieldViolation {
+fn property_violation(fault: &InvalidPropertyData) -> FieldViolation {
     let (field, code) = match fault {
         InvalidPropertyData::District(_) => ("property.district", "unknown-district"),
         InvalidPropertyData::RegistryNumber(_) => {
@@ -245,11 +245,11 @@ fn property_violation(fault: InvalidPropertyData) -> FieldViolation {
     violation(field, code, fault)
 }
 
-fn contact_violation(fault: InvalidContact) -> FieldViolation {
-    match &fault {
-        InvalidContact::NoMobileNumber => violation("contact.mobile_numbers", "required", &fault),
+fn contact_violation(fault: &InvalidContact) -> FieldViolation {
+    match fault {
+        InvalidContact::NoMobileNumber => violation("contact.mobile_numbers", "required", fault),
         InvalidContact::TooManyMobileNumbers { .. } => {
-            violation("contact.mobile_numbers", "too-many", &fault)
+            violation("contact.mobile_numbers", "too-many", fault)
         }
         InvalidContact::MobileNumber { index, reason } => {
             let code = match reason {
@@ -261,7 +261,7 @@ fn contact_violation(fault: InvalidContact) -> FieldViolation {
         InvalidContact::RepeatedMobileNumber { index } => violation(
             format!("contact.mobile_numbers[{index}]"),
             "repeated",
-            &fault,
+            fault,
         ),
         InvalidContact::Email(reason) => violation("contact.email", "invalid-email", reason),
     }

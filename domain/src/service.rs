@@ -498,15 +498,14 @@ impl ApplicantService {
                 }
             }
         }
-        if which.subscriber || which.account {
-            if let Some(key) = draft.steps.target_key() {
-                let open = self
-                    .ports
-                    .store
-                    .open_application_for(draft.steps.kind(), &key)?;
-                if let Some(open) = open.filter(|open| Some(open) != draft.number) {
-                    return Err(ServiceError::OpenApplicationExists(open));
-                }
+        let target_changed = which.subscriber || which.account;
+        if let Some(key) = draft.steps.target_key().filter(|_| target_changed) {
+            let open = self
+                .ports
+                .store
+                .open_application_for(draft.steps.kind(), &key)?;
+            if let Some(open) = open.filter(|open| Some(open) != draft.number) {
+                return Err(ServiceError::OpenApplicationExists(open));
             }
         }
         Ok(())

@@ -247,7 +247,7 @@ fn some_or_corrupt<T>(number: &str, what: &str, value: Option<T>) -> Result<T, U
     value.ok_or_else(|| corrupt(number, what))
 }
 
-fn to_domain(row: ApplicationRow, timeline: Vec<TimelineRow>) -> Result<Application, Unavailable> {
+fn to_domain(row: &ApplicationRow, timeline: Vec<TimelineRow>) -> Result<Application, Unavailable> {
     let n = row.number.as_str();
     let kind = some_or_corrupt(n, "kind", ApplicationKind::parse(&row.kind))?;
     let steps = match kind {
@@ -493,7 +493,7 @@ fn load(conn: &mut DbConnection, number: &str) -> Result<Option<Application>, Wr
         .order(application_timeline::id.asc())
         .select(TimelineRow::as_select())
         .load(conn)?;
-    Ok(Some(to_domain(row, timeline)?))
+    Ok(Some(to_domain(&row, timeline)?))
 }
 
 impl DieselApplicationStore {
@@ -502,7 +502,7 @@ impl DieselApplicationStore {
     fn write_guarded<T>(
         &self,
         kind: ApplicationKind,
-        target_key: Option<String>,
+        target_key: Option<&str>,
         work: impl FnOnce(&mut DbConnection) -> Result<T, WriteError>,
     ) -> Result<T, StoreError> {
         match self.db.write(work) {
@@ -512,7 +512,7 @@ impl DieselApplicationStore {
                 DatabaseErrorKind::UniqueViolation,
                 info,
             ))) => {
-                let open = match &target_key {
+                let open = match target_key {
                     Some(key) => self.open_application_for(kind, key)?,
                     None => None,
                 };
@@ -533,7 +533,7 @@ impl ApplicationStore for DieselApplicationStore {
     fn create(&self, new: NewApplication) -> Result<Application, StoreError> {
         let kind = new.steps.kind();
         let target_key = new.steps.target_key();
-        self.write_guarded(kind, target_key, |conn| {
+        self.write_guarded(kind, target_key.as_deref(), |conn| {
             let year = new.created_at.year();
             let sequence = next_sequence(conn, kind.number_prefix(), year)?;
             let number = ApplicationNumber::new(kind, year, sequence);
@@ -586,7 +586,7 @@ impl ApplicationStore for DieselApplicationStore {
     ) -> Result<Application, StoreError> {
         let kind = application.kind();
         let target_key = application.steps.target_key();
-        self.write_guarded(kind, target_key, |conn| {
+        self.write_guarded(kind, target_key.as_deref(), |conn| {
             let number = application.number.as_str();
             let changes = changes_of(
                 application.status,
@@ -678,7 +678,7 @@ impl ApplicationStore for DieselApplicationStore {
         };
         let items = rows
             .into_iter()
-            .map(|row| to_domain(row, Vec::new()))
+            .map(|row| to_domain(&row, Vec::new()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ApplicationPage {
             items,

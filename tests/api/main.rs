@@ -1,1 +1,13 @@
+//! The black-box suite: one test binary, the real server driven over HTTP.
+#![allow(clippy::panic, reason = "tests fail by panicking")]
 
+mod access;
+mod account_change;
+mod bad_input;
+mod catalogue;
+mod contract;
+mod identity;
+mod me;
+mod meter_damage;
+mod my_applications;
+mod storage;

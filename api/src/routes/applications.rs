@@ -201,18 +201,18 @@ pub async fn cancel_application(
         .reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
-    if let Some(reason) = &reason {
-        if reason.chars().count() > MAX_REASON_CHARACTERS
+    let invalid = |reason: &String| {
+        reason.chars().count() > MAX_REASON_CHARACTERS
             || reason.chars().any(|c| c.is_control() && c != '\n')
-        {
-            return Err(ApiError::validation(vec![
-                crate::problem::FieldViolation::new(
-                    "reason",
-                    "invalid-reason",
-                    format!("at most {MAX_REASON_CHARACTERS} characters, no control characters"),
-                ),
-            ]));
-        }
+    };
+    if reason.as_ref().is_some_and(invalid) {
+        return Err(ApiError::validation(vec![
+            crate::problem::FieldViolation::new(
+                "reason",
+                "invalid-reason",
+                format!("at most {MAX_REASON_CHARACTERS} characters, no control characters"),
+            ),
+        ]));
     }
     let service = state.service.clone();
     let applicant = principal.applicant();

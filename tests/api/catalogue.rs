@@ -1,0 +1,34 @@
+use eservices_tests::on_both_backends;
+use serde_json::json;
+
+on_both_backends! {
+    async fn services_and_districts_are_open_to_everyone(app) {
+        let services = app.get("/api/v1/services", None).await;
+        let body = services.assert_status(200);
+        let kinds: Vec<&str> = body.as_array().into_iter().flatten().filter_map(|s| s["kind"].as_str()).collect();
+        assert_eq!(kinds, ["meter-damage-investigation", "account-change"]);
+        assert_eq!(body[1]["steps"][2]["id"], json!("property"));
+
+        let districts = app.get("/api/v1/districts", None).await;
+        let list = districts.assert_status(200).as_array().cloned().unwrap_or_default();
+        assert!(list.len() > 80, "the whole country: {}", list.len());
+        assert!(list.contains(&json!({"code": "AZ-BA-YSM", "name_az": "Yasamal", "name_en": "Yasamal", "kind": "city-district"})));
+        assert!(list.iter().any(|d| d["code"] == json!("AZ-SM") && d["name_az"] == json!("Sumqayıt")));
+    }
+
+    async fn health_names_the_database(app) {
+        let health = app.get("/health", None).await;
+        let expected = match app.backend { eservices_tests::Backend::Sqlite => "sqlite", eservices_tests::Backend::Postgres => "postgres" };
+        assert_eq!(health.assert_status(200), &json!({"status": "ok", "database": expected}));
+    }
+
+    async fn swagger_ui_and_the_openapi_document_are_served(app) {
+        let document = app.get("/api-docs/openapi.json", None).await;
+        let body = document.assert_status(200);
+        assert!(body["paths"]["/api/v1/applications"]["post"].is_object());
+        assert!(body["paths"]["/api/v1/dev/tokens"]["post"].is_object(), "development mode documents its token route");
+        let ui = app.get("/swagger-ui/", None).await;
+        assert_eq!(ui.status, 200);
+        assert!(ui.text.contains("swagger"), "{}", &ui.text[..ui.text.len().min(200)]);
+    }
+}

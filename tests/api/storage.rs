@@ -1,0 +1,177 @@
+//! Storage on both backends: migrations up, down and up again; application numbers unique under
+//! concurrency and across two service instances; the seed loader idempotent.
+
+use eservices_tests::{
+    Backend, demo, fresh_database, on_both_backends, postgres_server, start, test_settings,
+};
+use persistence::{Database, PoolOptions};
+use serde_json::json;
+
+fn database(url: &str) -> Database {
+    Database::connect(url, PoolOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn migrations_round_trip(backend: Backend) {
+    let Some((url, _dir)) = fresh_database(backend) else {
+        return;
+    };
+    let db = database(&url);
+    assert_eq!(db.migrate().map(|m| m.len()).ok(), Some(1));
+    assert_eq!(
+        db.migrate().map(|m| m.len()).ok(),
+        Some(0),
+        "migrations apply once"
+    );
+    let reverted = db
+        .revert_all_migrations()
+        .unwrap_or_else(|e| panic!("down: {e}"));
+    assert_eq!(reverted.len(), 1);
+    assert_eq!(
+        db.migrate().map(|m| m.len()).ok(),
+        Some(1),
+        "up again after down"
+    );
+    let demo = persistence::seed::SeedFile::from_json(api::startup::DEMO_SEED)
+        .unwrap_or_else(|e| panic!("{e}"));
+    persistence::seed::load(&db, &demo).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn migrations_up_down_up_on_sqlite() {
+    migrations_round_trip(Backend::Sqlite);
+}
+
+#[test]
+fn migrations_up_down_up_on_postgres() {
+    migrations_round_trip(Backend::Postgres);
+}
+
+fn seed_twice_changes_nothing(backend: Backend) {
+    let Some((url, _dir)) = fresh_database(backend) else {
+        return;
+    };
+    let db = database(&url);
+    db.migrate().unwrap_or_else(|e| panic!("{e}"));
+    let file = persistence::seed::SeedFile::from_json(api::startup::DEMO_SEED)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let registries = persistence::LocalRegistries::new(db.clone());
+    use domain::ports::{Billing, CitizenRegistry, PropertyRegistry};
+    let snapshot = |registries: &persistence::LocalRegistries| {
+        let pin = domain::identity::Pin::parse(demo::NEW_OWNER).unwrap_or_else(|_| unreachable!());
+        let tin = domain::identity::Tin::parse(demo::BUSINESS).unwrap_or_else(|_| unreachable!());
+        let key = domain::property::PropertyData::parse(
+            "AZ-BA-NRM",
+            "110033056204",
+            "2026-203517",
+            "apartment",
+        )
+        .unwrap_or_else(|_| unreachable!())
+        .key;
+        format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            registries.main_information(&pin),
+            registries.business(&tin),
+            registries.head_codes(&tin),
+            registries.property(&key)
+        )
+    };
+    let first = persistence::seed::load(&db, &file).unwrap_or_else(|e| panic!("{e}"));
+    let after_first = snapshot(&registries);
+    let second = persistence::seed::load(&db, &file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first, second);
+    assert_eq!(snapshot(&registries), after_first);
+    assert!(after_first.contains("Tural"), "{after_first}");
+    let bad = persistence::seed::SeedFile::from_json(
+        r#"{"citizens": [{"pin": "1", "first_name": "a", "last_name": "b", "birth_date": "2000-01-01", "registered_address": "x"}]}"#,
+    );
+    assert!(bad.is_err(), "a malformed PIN is refused");
+    let unknown_key = persistence::seed::SeedFile::from_json(r#"{"people": []}"#);
+    assert!(unknown_key.is_err(), "unknown keys are refused");
+    let dangling = persistence::seed::SeedFile::from_json(
+        r#"{"subscriber_accounts": [{"code": "1000000099", "holder_pin": "1NOBODY", "holder_first_name": "A", "holder_last_name": "B", "address": "x", "district_code": "AZ-SM", "debt_qapik": 0, "debt_as_of": "2026-01-01T00:00:00Z"}]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        persistence::seed::load(&db, &dangling).is_err(),
+        "an account of an unknown citizen is refused"
+    );
+    assert_eq!(
+        snapshot(&registries),
+        after_first,
+        "a refused file changes nothing"
+    );
+}
+
+#[test]
+fn seed_is_idempotent_on_sqlite() {
+    seed_twice_changes_nothing(Backend::Sqlite);
+}
+
+#[test]
+fn seed_is_idempotent_on_postgres() {
+    seed_twice_changes_nothing(Backend::Postgres);
+}
+
+on_both_backends! {
+    async fn concurrent_creations_get_distinct_numbers(app) {
+        let token = app.token(demo::RESIDENT, None).await;
+        let requests = (0..24).map(|_| app.create(&token, json!({"kind": "account-change"})));
+        let replies = futures_util::future::join_all(requests).await;
+        let mut numbers: Vec<String> = replies
+            .iter()
+            .map(|r| r.assert_status(201)["number"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        assert_eq!(numbers.len(), 24);
+        let year = chrono::Utc::now().format("%Y").to_string();
+        assert_eq!(numbers.first().map(String::as_str), Some(format!("AC-{year}-000001").as_str()));
+        assert_eq!(numbers.last().map(String::as_str), Some(format!("AC-{year}-000024").as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgres_give_unique_numbers() {
+    if postgres_server().is_none() {
+        return;
+    }
+    let Some(first) = eservices_tests::spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let second_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // The second instance shares the database and the key pair of the first.
+    for file in [
+        api::auth::DEV_PRIVATE_KEY_FILE,
+        api::auth::DEV_PUBLIC_KEY_FILE,
+    ] {
+        std::fs::copy(
+            first.data_dir.path().join(file),
+            second_dir.path().join(file),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let second = start(test_settings(&first.database_url, second_dir.path(), &[])).await;
+    let token = first.token(demo::RESIDENT, None).await;
+    let client = reqwest::Client::new();
+    let requests = (0..30).map(|i| {
+        let base = if i % 2 == 0 {
+            first.address.clone()
+        } else {
+            second.clone()
+        };
+        let request = client
+            .post(format!("{base}/api/v1/applications"))
+            .bearer_auth(&token)
+            .json(&json!({"kind": "meter-damage-investigation"}));
+        async move {
+            let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(response.status().as_u16(), 201);
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            body["number"].as_str().unwrap_or_default().to_owned()
+        }
+    });
+    let mut numbers = futures_util::future::join_all(requests).await;
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 30);
+}
