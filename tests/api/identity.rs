@@ -138,3 +138,53 @@ async fn production_mode_has_no_development_token_route_and_takes_configured_key
         .await
         .assert_problem(404, "person-not-in-registry");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn es256_keys_from_configuration_verify_es256_tokens_only() {
+    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let key_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let private_pem = secret
+        .to_pkcs8_pem(LineEnding::LF)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let public_pem = secret
+        .public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let public_path = key_dir.path().join("idp-es256.pem");
+    std::fs::write(&public_path, public_pem).unwrap_or_else(|e| panic!("{e}"));
+    let public_path = public_path.display().to_string();
+    let overrides = [
+        ("JWT_ALGORITHM", "ES256"),
+        ("JWT_PUBLIC_KEY_FILE", public_path.as_str()),
+        ("JWT_ISSUER", "https://idp.e-gov.example"),
+        ("JWT_AUDIENCE", "azerisiq"),
+    ];
+    let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
+        unreachable!()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"sub": demo::RESIDENT, "amr": ["asan-imza"], "iss": "https://idp.e-gov.example", "aud": "azerisiq", "iat": now, "exp": now + 60});
+    let es256 = jsonwebtoken::encode(
+        &Header::new(Algorithm::ES256),
+        &claims,
+        &EncodingKey::from_ec_pem(private_pem.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_default();
+    assert_eq!(
+        app.get("/api/v1/me", Some(&es256)).await.assert_status(200)["pin"],
+        json!(demo::RESIDENT)
+    );
+    // The development key still exists in the data folder, but only the configured key counts.
+    let dev_pem = std::fs::read(app.data_dir.path().join(api::auth::DEV_PRIVATE_KEY_FILE))
+        .unwrap_or_default();
+    let eddsa = jsonwebtoken::encode(
+        &Header::new(Algorithm::EdDSA),
+        &claims,
+        &EncodingKey::from_ed_pem(&dev_pem).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_default();
+    app.get("/api/v1/me", Some(&eddsa))
+        .await
+        .assert_problem(401, "unauthenticated");
+}
