@@ -41,7 +41,9 @@ COPY --from=build /usr/local/bin/eservices /usr/local/bin/eservices
 # a fresh named volume mounted here inherits that ownership.
 WORKDIR /var/lib/eservices
 # Listen on all interfaces inside the container (the app defaults to 127.0.0.1).
-ENV HOST=0.0.0.0 PORT=8080 DATA_DIR=/var/lib/eservices
+# Production by default: an image listening on all interfaces must not offer development tokens.
+# It then needs DATABASE_URL, JWT_PUBLIC_KEY_FILE, JWT_ISSUER and JWT_AUDIENCE.
+ENV APP_MODE=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/var/lib/eservices
 EXPOSE 8080
 USER eservices
 # No HEALTHCHECK: the slim image has no curl/wget to probe the API with.

@@ -29,11 +29,20 @@ pub struct Claims {
     /// The login method: `e-signature`, `asan-imza` or `password`, alone or as RFC 8176 list.
     pub amr: AuthenticationMethods,
     pub iss: String,
-    pub aud: String,
+    /// One audience or several (RFC 7519); jsonwebtoken checks it against the configured one.
+    pub aud: Audience,
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
-    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -351,10 +360,10 @@ impl DevTokenIssuer {
             ),
             amr: AuthenticationMethods::Many(vec![request.login_method.as_str().to_owned()]),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: Audience::One(self.audience.clone()),
             exp: now.timestamp() + request.lifetime_seconds,
             nbf: Some(now.timestamp()),
-            iat: now.timestamp(),
+            iat: Some(now.timestamp()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
             .map_err(|_| ApiError::internal("signing a development token"))

@@ -86,8 +86,8 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Reads the body: refuses a wrong media type (when `required` or a body is there) and a body
-/// over the limit, before reading more than the limit.
+/// Reads the body: `None` when there is none; refuses a body over the limit (before reading more
+/// than the limit) and a body that is not JSON.
 fn read(
     request: &HttpRequest,
     payload: &mut Payload,
@@ -101,7 +101,6 @@ fn read(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let has_content_type = request.headers().contains_key(header::CONTENT_TYPE);
     let mut payload = payload.take();
     Box::pin(async move {
         let too_large = || {
@@ -123,7 +122,7 @@ fn read(
             }
             body.extend_from_slice(&chunk);
         }
-        if body.is_empty() && !has_content_type {
+        if body.is_empty() {
             return Ok(None);
         }
         if !json {
@@ -141,10 +140,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(request);
         let body = read(request, payload);
         Box::pin(async move {
             match body.await? {
                 Some(bytes) => parse(&bytes).map(Self),
+                None if json => Err(ApiError::new(
+                    ErrorCode::MalformedJson,
+                    "a JSON body is required",
+                )),
                 None => Err(ApiError::new(
                     ErrorCode::UnsupportedMediaType,
                     "send the body as application/json",

@@ -166,7 +166,7 @@ fn example_problem(code: ErrorCode) -> ApiError {
             "the account has an unpaid debt of 4523.70 AZN; pay it before applying"
         }
         ErrorCode::OpenApplicationExists => {
-            "application MD-2026-000041 is already open for this target; follow it instead"
+            "your application MD-2026-000041 is already open for this target; follow it instead"
         }
         ErrorCode::ValidationFailed => {
             "contact.mobile_numbers[0]: 12 is not an Azerbaijani mobile operator code (10, 50, 51, 55, 60, 70, 77, 99)"

@@ -150,7 +150,8 @@ pub struct Problem {
     /// The fields at fault, for validation and step refusals.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldViolation>,
-    /// With `open-application-exists`: the number of the open application.
+    /// With `open-application-exists`: the number of the caller's own open application (absent
+    /// when the open one is another person's, whose number is not revealed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_application: Option<String>,
     /// With `debt-outstanding`: the debt.
@@ -209,6 +210,13 @@ impl ApiError {
     }
 
     pub fn unavailable(unavailable: &Unavailable) -> Self {
+        if unavailable.system == Unavailable::STORED_DATA {
+            tracing::error!(reason = %unavailable.reason, "stored data is inconsistent");
+            return Self::new(
+                ErrorCode::Internal,
+                "the request could not be completed; it has been logged",
+            );
+        }
         let code = match unavailable.system {
             "citizen-registry" => ErrorCode::CitizenRegistryUnavailable,
             "billing" => ErrorCode::BillingUnavailable,
@@ -352,16 +360,22 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::MeterDamage(refusal) => meter_damage_refusal(&refusal),
             ServiceError::AccountChange(refusal) => account_change_refusal(&refusal),
-            ServiceError::OpenApplicationExists(number) => {
+            ServiceError::OpenApplicationExists {
+                yours: Some(number),
+            } => {
                 let mut error = Self::new(
                     ErrorCode::OpenApplicationExists,
                     format!(
-                        "application {number} is already open for this target; follow it instead"
+                        "your application {number} is already open for this target; follow it instead"
                     ),
                 );
                 error.problem.open_application = Some(number.to_string());
                 error
             }
+            ServiceError::OpenApplicationExists { yours: None } => Self::new(
+                ErrorCode::OpenApplicationExists,
+                "another application for this target is already open; a new one can be made when it is finished",
+            ),
             ServiceError::Transition(TransitionError::NotForThisRole { .. }) => {
                 Self::new(ErrorCode::ForbiddenRole, detail)
             }

@@ -57,7 +57,10 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
             acquire_timeout: settings.database_acquire_timeout,
         },
     )?;
-    let applied = database.migrate()?;
+    let applied = {
+        let _setup = database.setup_lock()?;
+        database.migrate()?
+    };
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "migrations applied");
     }
@@ -66,6 +69,7 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
 
 /// Loads the demo data when the registry tables are empty (the first start).
 fn load_demo_data_once(database: &Database) -> Result<(), StartupError> {
+    let _setup = database.setup_lock()?;
     let registries = LocalRegistries::new(database.clone());
     if registries.has_data().map_err(SeedError::Unavailable)? {
         return Ok(());
@@ -130,6 +134,7 @@ impl Application {
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
         let openapi = crate::openapi::openapi(settings.mode);
+        let route_table = web::Data::new(routes::fallback::RouteTable::from_openapi(&openapi));
         let mode = settings.mode;
         let body_limit = BodyLimit(settings.max_body_bytes);
         let state = web::Data::new(state);
@@ -140,6 +145,7 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .app_data(authenticator.clone())
+                .app_data(route_table.clone())
                 .app_data(web::Data::new(body_limit))
                 .app_data(web::QueryConfig::default().error_handler(routes::fallback::query_error))
                 .app_data(web::PathConfig::default().error_handler(routes::fallback::path_error));

@@ -30,7 +30,7 @@ pub enum AccountChangeRefusal {
     NotPropertyOwner,
     #[error("the property register records this property as {registered}", registered = .registered.as_str())]
     PropertyTypeMismatch { registered: PropertyType },
-    #[error("the account is not in the property's district")]
+    #[error("the subscriber account does not supply this property")]
     AccountNotAtProperty,
 }
 
@@ -79,9 +79,9 @@ pub fn check_debt(
     }
 }
 
-/// The object step: the property must be in the register with the type the applicant chose; for
-/// a transfer the applicant must be among its owners, and the account (when already chosen) must
-/// be in the property's district.
+/// The object step: the property must be in the register with the type the applicant chose, and
+/// the account (when already chosen) must supply it: the same district and, when billing knows
+/// it, the same registry number. For a transfer the applicant must be among the owners.
 pub fn check_property(
     applicant: &Pin,
     variant: Option<AccountChangeVariant>,
@@ -97,13 +97,17 @@ pub fn check_property(
             registered: record.property_type,
         });
     }
-    if variant == Some(AccountChangeVariant::Transfer) {
-        if !record.owners.contains(applicant) {
-            return Err(AccountChangeRefusal::NotPropertyOwner);
-        }
-        if account.is_some_and(|a| a.district != property.key.district) {
-            return Err(AccountChangeRefusal::AccountNotAtProperty);
-        }
+    if variant == Some(AccountChangeVariant::Transfer) && !record.owners.contains(applicant) {
+        return Err(AccountChangeRefusal::NotPropertyOwner);
+    }
+    let supplies_property = |a: &SubscriberAccount| {
+        a.district == property.key.district
+            && a.property_registry_number
+                .as_ref()
+                .is_none_or(|number| *number == property.key.registry_number)
+    };
+    if account.is_some_and(|a| !supplies_property(a)) {
+        return Err(AccountChangeRefusal::AccountNotAtProperty);
     }
     Ok(())
 }
@@ -137,6 +141,7 @@ mod tests {
             holder_name,
             address: "Bakı".into(),
             district: district(d),
+            property_registry_number: None,
         }
     }
     fn key(d: &str) -> PropertyKey {
@@ -180,12 +185,7 @@ mod tests {
             ),
             Ok(())
         );
-        let mine_same_name = account("1000000003", ME, name("NƏRMİN", "hüseynova"), "AZ-BA-NSM");
-        // "İ" lower-cases to "i̇" in Unicode, so compare with a name written the usual way.
-        let mine_same_name = SubscriberAccount {
-            holder_name: name("nərmin", "HÜSEYNOVA"),
-            ..mine_same_name
-        };
+        let mine_same_name = account("1000000003", ME, name("NƏRMİN", "HÜSEYNOVA"), "AZ-BA-NSM");
         assert_eq!(
             check_account(
                 &pin(ME),
@@ -358,6 +358,37 @@ mod tests {
             ),
             Err(AccountChangeRefusal::AccountNotAtProperty)
         );
+        let registered_here = SubscriberAccount {
+            property_registry_number: Some(key("AZ-BA-NRM").registry_number),
+            ..account_there.clone()
+        };
+        assert_eq!(
+            check_property(
+                &me,
+                transfer,
+                &apartment,
+                Some(&owned),
+                Some(&registered_here)
+            ),
+            Ok(())
+        );
+        let registered_elsewhere = SubscriberAccount {
+            property_registry_number: RegisterExtractNumber::parse("999999999999").ok(),
+            ..account_there.clone()
+        };
+        for variant in [transfer, Some(AccountChangeVariant::NameChange)] {
+            assert_eq!(
+                check_property(
+                    &me,
+                    variant,
+                    &apartment,
+                    Some(&owned),
+                    Some(&registered_elsewhere)
+                ),
+                Err(AccountChangeRefusal::AccountNotAtProperty),
+                "an account of another property in the same district is refused"
+            );
+        }
         let other_key = record("AZ-SM", &[ME], PropertyType::Apartment);
         assert_eq!(
             check_property(&me, transfer, &apartment, Some(&other_key), None),

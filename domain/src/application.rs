@@ -294,9 +294,10 @@ impl Application {
         self.steps.kind()
     }
 
-    /// Whether `applicant` may see this application: it is theirs.
+    /// Whether `applicant` may see this application: the same person, acting in the same
+    /// capacity (for themselves, or for the same business), as when it was made.
     pub fn belongs_to(&self, applicant: &Applicant) -> bool {
-        self.applicant.pin == applicant.pin
+        self.applicant.pin == applicant.pin && self.applicant.tin == applicant.tin
     }
 }
 

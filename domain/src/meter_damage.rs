@@ -92,6 +92,7 @@ mod tests {
             },
             address: "Bakı".into(),
             district: district(),
+            property_registry_number: None,
         }
     }
     fn contract(h: &str, t: &str) -> HeadCodeAccount {

@@ -11,7 +11,7 @@ use crate::codes::{HeadCode, MeteringPointCode, SubscriberCode};
 use crate::district::DistrictCode;
 use crate::identity::{Pin, Tin};
 use crate::money::Qapik;
-use crate::property::{PropertyKey, PropertyType};
+use crate::property::{PropertyKey, PropertyType, RegisterExtractNumber};
 use crate::status::Status;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -23,12 +23,25 @@ pub struct PersonName {
 }
 
 impl PersonName {
-    /// Names compare without regard to case and surrounding spaces (`Ə` and `ə` are one letter).
+    /// Names compare without regard to case, Unicode composition and surrounding spaces, with
+    /// Azerbaijani case rules: `İ`/`i` and `I`/`ı` are the two pairs of distinct letters.
     pub fn same_as(&self, other: &Self) -> bool {
-        let normal = |s: &str| s.trim().to_lowercase();
-        normal(&self.first_name) == normal(&other.first_name)
-            && normal(&self.last_name) == normal(&other.last_name)
+        fold(&self.first_name) == fold(&other.first_name)
+            && fold(&self.last_name) == fold(&other.last_name)
     }
+}
+
+/// Azerbaijani case folding of a name after NFC normalisation.
+fn fold(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.trim()
+        .nfc()
+        .flat_map(|c| match c {
+            'İ' => vec!['i'],
+            'I' => vec!['ı'],
+            other => other.to_lowercase().collect(),
+        })
+        .collect()
 }
 
 /// The applicant's main information (Əsas məlumatlar) from the citizen registry.
@@ -58,6 +71,8 @@ pub struct SubscriberAccount {
     pub holder_name: PersonName,
     pub address: String,
     pub district: DistrictCode,
+    /// The real-estate registry number of the property supplied, when billing knows it.
+    pub property_registry_number: Option<RegisterExtractNumber>,
 }
 
 /// The balance of a subscriber account.
@@ -99,9 +114,23 @@ pub struct PropertyRecord {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{system} is unavailable: {reason}")]
 pub struct Unavailable {
-    /// Which system: `citizen-registry`, `billing`, `property-registry`, `database`.
+    /// Which system: `citizen-registry`, `billing`, `property-registry`, `database`, or
+    /// [`Unavailable::STORED_DATA`].
     pub system: &'static str,
     pub reason: String,
+}
+
+impl Unavailable {
+    /// Our own stored data is inconsistent (changed outside the service, or a bug): retrying
+    /// cannot help, unlike with the systems that are merely down.
+    pub const STORED_DATA: &'static str = "stored-data";
+
+    pub fn stored_data(reason: impl Into<String>) -> Self {
+        Self {
+            system: Self::STORED_DATA,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// The citizen and business registries: the applicant's main information.
@@ -138,6 +167,9 @@ pub trait Clock: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplicationQuery {
     pub applicant: Pin,
+    /// The business the applicant acts for: only the applications made for it (or, without one,
+    /// only those made for the applicant personally).
+    pub acting_for: Option<Tin>,
     pub status: Option<Status>,
     pub kind: Option<ApplicationKind>,
     /// At most this many, newest first.
@@ -216,5 +248,21 @@ mod tests {
         };
         assert!(a.same_as(&b));
         assert!(!a.same_as(&c));
+    }
+
+    #[test]
+    fn names_fold_with_azerbaijani_dotted_and_dotless_i() {
+        let name = |first: &str, last: &str| PersonName {
+            first_name: first.into(),
+            last_name: last.into(),
+        };
+        assert!(name("ƏLİ", "İSMAYILOV").same_as(&name("Əli", "İsmayılov")));
+        assert!(name("ILQAR", "QASIMOV").same_as(&name("ılqar", "Qasımov")));
+        assert!(
+            !name("Ilqar", "A").same_as(&name("ilqar", "A")),
+            "I and i are different letters"
+        );
+        // Composed and decomposed letters are the same name.
+        assert!(name("Şükür", "A").same_as(&name("S\u{0327}u\u{0308}ku\u{0308}r", "A")));
     }
 }

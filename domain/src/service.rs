@@ -45,8 +45,10 @@ pub enum ServiceError {
     MeterDamage(#[from] MeterDamageRefusal),
     #[error(transparent)]
     AccountChange(#[from] AccountChangeRefusal),
-    #[error("application {0} is already open for this target")]
-    OpenApplicationExists(ApplicationNumber),
+    /// The number is given when the open application is the applicant's own; another person's
+    /// number is not revealed.
+    #[error("an application for this target is already open")]
+    OpenApplicationExists { yours: Option<ApplicationNumber> },
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error("the application was changed meanwhile; read it again")]
@@ -58,7 +60,8 @@ pub enum ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::OpenApplicationExists(number) => Self::OpenApplicationExists(number),
+            // Without knowing who asks, nobody's number is revealed; see `conflict_for`.
+            StoreError::OpenApplicationExists(_) => Self::OpenApplicationExists { yours: None },
             StoreError::VersionConflict => Self::VersionConflict,
             StoreError::NotFound => Self::ApplicationNotFound,
             StoreError::Unavailable(unavailable) => Self::Unavailable(unavailable),
@@ -176,31 +179,20 @@ impl ApplicantService {
             steps: Steps::empty(kind),
             contact: None,
         };
-        self.apply_changes(&mut draft, changes, now)?;
-        let create = entry(applicant, now, Action::Create, None, Status::Draft, None);
-        let mut new = NewApplication {
-            status: Status::Draft,
-            applicant: applicant.clone(),
-            steps: draft.steps,
-            contact: draft.contact,
-            created_at: now,
-            submitted_at: None,
-            timeline: vec![create],
-        };
-        if submit {
+        let changed = merge_changes(&mut draft, changes)?;
+        let mut timeline = vec![entry(
+            applicant,
+            now,
+            Action::Create,
+            None,
+            Status::Draft,
+            None,
+        )];
+        let (status, submitted_at) = if submit {
+            // Submitting checks every step, the given ones included.
             let submitted = next_status(kind, Status::Draft, Action::Submit, Role::Applicant)?;
-            let mut checked = Draft {
-                number: None,
-                applicant,
-                steps: new.steps,
-                contact: new.contact,
-            };
-            self.check_complete(&mut checked, now)?;
-            new.steps = checked.steps;
-            new.contact = checked.contact;
-            new.status = submitted;
-            new.submitted_at = Some(now);
-            new.timeline.push(entry(
+            self.check_complete(&mut draft, now)?;
+            timeline.push(entry(
                 applicant,
                 now,
                 Action::Submit,
@@ -208,8 +200,24 @@ impl ApplicantService {
                 submitted,
                 None,
             ));
-        }
-        Ok(self.ports.store.create(new)?)
+            (submitted, Some(now))
+        } else {
+            self.check_steps(&mut draft, changed, now)?;
+            (Status::Draft, None)
+        };
+        let new = NewApplication {
+            status,
+            applicant: applicant.clone(),
+            steps: draft.steps,
+            contact: draft.contact,
+            created_at: now,
+            submitted_at,
+            timeline,
+        };
+        self.ports
+            .store
+            .create(new)
+            .map_err(|e| self.store_error(applicant, e))
     }
 
     /// Fills or changes steps of the applicant's draft (or of an application returned for a
@@ -231,11 +239,15 @@ impl ApplicantService {
             steps: application.steps.clone(),
             contact: application.contact.clone(),
         };
-        self.apply_changes(&mut draft, changes, now)?;
+        let changed = merge_changes(&mut draft, changes)?;
+        self.check_steps(&mut draft, changed, now)?;
         application.steps = draft.steps;
         application.contact = draft.contact;
         application.updated_at = now;
-        Ok(self.ports.store.update(&application, &[])?)
+        self.ports
+            .store
+            .update(&application, &[])
+            .map_err(|e| self.store_error(applicant, e))
     }
 
     /// Sends the application to the company: every step present and checked again with fresh
@@ -271,7 +283,10 @@ impl ApplicantService {
         application.updated_at = now;
         application.submitted_at = Some(now);
         let submitted = entry(applicant, now, action, Some(from), to, None);
-        Ok(self.ports.store.update(&application, &[submitted])?)
+        self.ports
+            .store
+            .update(&application, &[submitted])
+            .map_err(|e| self.store_error(applicant, e))
     }
 
     /// Withdraws the application while nobody has started work on it.
@@ -323,6 +338,23 @@ impl ApplicantService {
             .ok_or(ServiceError::ApplicationNotFound)
     }
 
+    /// The 409 for `applicant` about the open application `open`.
+    fn conflict_for(&self, applicant: &Applicant, open: ApplicationNumber) -> ServiceError {
+        let yours = match self.ports.store.find(&open) {
+            Ok(Some(application)) if application.belongs_to(applicant) => Some(open),
+            _ => None,
+        };
+        ServiceError::OpenApplicationExists { yours }
+    }
+
+    /// Maps a store error for `applicant`, naming their own open application on a conflict.
+    fn store_error(&self, applicant: &Applicant, error: StoreError) -> ServiceError {
+        match error {
+            StoreError::OpenApplicationExists(open) => self.conflict_for(applicant, open),
+            other => other.into(),
+        }
+    }
+
     fn person(&self, applicant: &Applicant) -> Result<MainInformation, ServiceError> {
         self.ports
             .citizens
@@ -342,60 +374,6 @@ impl ApplicantService {
             .business(tin)?
             .filter(|business| business.representatives.contains(&applicant.pin))
             .ok_or_else(|| ServiceError::NotARepresentative(tin.clone()))
-    }
-
-    fn apply_changes(
-        &self,
-        draft: &mut Draft<'_>,
-        changes: StepChanges,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        let changed = ChangedSteps {
-            subscriber: changes.subscriber.is_some(),
-            account: changes.account.is_some(),
-            property: changes.property.is_some() || changes.account.is_some(),
-        };
-        let kind = draft.steps.kind();
-        let not_for_kind = |step| ServiceError::StepNotForKind { step, kind };
-        match &mut draft.steps {
-            Steps::MeterDamage {
-                target,
-                description,
-            } => {
-                if changes.account.is_some() {
-                    return Err(not_for_kind(Step::Account));
-                }
-                if changes.property.is_some() {
-                    return Err(not_for_kind(Step::Property));
-                }
-                if let Some(new_description) = changes.damage_description {
-                    *description = new_description;
-                }
-                if let Some(new_target) = changes.subscriber {
-                    *target = Some(new_target);
-                }
-            }
-            Steps::AccountChange {
-                account, property, ..
-            } => {
-                if changes.subscriber.is_some() {
-                    return Err(not_for_kind(Step::Subscriber));
-                }
-                if changes.damage_description.is_some() {
-                    return Err(not_for_kind(Step::DamageDescription));
-                }
-                if let Some(new_account) = changes.account {
-                    *account = Some(new_account);
-                }
-                if let Some(new_property) = changes.property {
-                    *property = Some(new_property);
-                }
-            }
-        }
-        if let Some(contact) = changes.contact {
-            draft.contact = Some(contact);
-        }
-        self.check_steps(draft, changed, now)
     }
 
     /// Every step present, every step checked anew.
@@ -505,7 +483,7 @@ impl ApplicantService {
                 .store
                 .open_application_for(draft.steps.kind(), &key)?;
             if let Some(open) = open.filter(|open| Some(open) != draft.number) {
-                return Err(ServiceError::OpenApplicationExists(open));
+                return Err(self.conflict_for(applicant, open));
             }
         }
         Ok(())
@@ -518,6 +496,61 @@ struct Draft<'a> {
     applicant: &'a Applicant,
     steps: Steps,
     contact: Option<ContactInformation>,
+}
+
+/// Puts the given steps into the draft, refusing steps of the other kind; says which steps
+/// changed and need checking against the facts.
+fn merge_changes(
+    draft: &mut Draft<'_>,
+    changes: StepChanges,
+) -> Result<ChangedSteps, ServiceError> {
+    let changed = ChangedSteps {
+        subscriber: changes.subscriber.is_some(),
+        account: changes.account.is_some(),
+        // The property's checks depend on the account's variant and district.
+        property: changes.property.is_some() || changes.account.is_some(),
+    };
+    let kind = draft.steps.kind();
+    let not_for_kind = |step| ServiceError::StepNotForKind { step, kind };
+    match &mut draft.steps {
+        Steps::MeterDamage {
+            target,
+            description,
+        } => {
+            if changes.account.is_some() {
+                return Err(not_for_kind(Step::Account));
+            }
+            if changes.property.is_some() {
+                return Err(not_for_kind(Step::Property));
+            }
+            if let Some(new_description) = changes.damage_description {
+                *description = new_description;
+            }
+            if let Some(new_target) = changes.subscriber {
+                *target = Some(new_target);
+            }
+        }
+        Steps::AccountChange {
+            account, property, ..
+        } => {
+            if changes.subscriber.is_some() {
+                return Err(not_for_kind(Step::Subscriber));
+            }
+            if changes.damage_description.is_some() {
+                return Err(not_for_kind(Step::DamageDescription));
+            }
+            if let Some(new_account) = changes.account {
+                *account = Some(new_account);
+            }
+            if let Some(new_property) = changes.property {
+                *property = Some(new_property);
+            }
+        }
+    }
+    if let Some(contact) = changes.contact {
+        draft.contact = Some(contact);
+    }
+    Ok(changed)
 }
 
 /// Which steps to check against the facts.

@@ -217,10 +217,7 @@ fn changes_of(
 
 /// A stored value that no longer parses: the data was changed outside the service.
 fn corrupt(number: &str, what: &str) -> Unavailable {
-    Unavailable {
-        system: "database",
-        reason: format!("stored application {number} has an invalid {what}"),
-    }
+    Unavailable::stored_data(format!("stored application {number} has an invalid {what}"))
 }
 
 fn parse_stored<T, E>(
@@ -518,10 +515,9 @@ impl DieselApplicationStore {
                 };
                 Err(match open {
                     Some(number) => StoreError::OpenApplicationExists(number),
-                    None => StoreError::Unavailable(Unavailable {
-                        system: "database",
-                        reason: info.message().to_owned(),
-                    }),
+                    None => {
+                        StoreError::Unavailable(Unavailable::stored_data(info.message().to_owned()))
+                    }
                 })
             }
             Err(WriteError::Diesel(error)) => Err(StoreError::Unavailable(unavailable(&error))),
@@ -647,6 +643,10 @@ impl ApplicationStore for DieselApplicationStore {
             let mut select = applications::table
                 .filter(applications::applicant_pin.eq(query.applicant.as_str()))
                 .into_boxed();
+            select = match &query.acting_for {
+                Some(tin) => select.filter(applications::applicant_tin.eq(tin.as_str())),
+                None => select.filter(applications::applicant_tin.is_null()),
+            };
             if let Some(status) = query.status {
                 select = select.filter(applications::status.eq(status.as_str()));
             }

@@ -81,7 +81,8 @@ pub fn parse_url(url: &str) -> Result<(Backend, String), DatabaseError> {
 
 /// WAL lets readers work beside the one writer; busy_timeout makes a writer wait for the lock
 /// instead of failing at once; SQLite enforces foreign keys only when asked.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+/// busy_timeout comes first so that switching to WAL can wait for a lock too.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
 /// Opens connections of the backend the URL names, and nothing else.
@@ -214,6 +215,24 @@ impl Database {
         Ok(reverted.iter().map(ToString::to_string).collect())
     }
 
+    /// Holds a database-wide lock until dropped, so that instances starting together on one
+    /// PostgreSQL migrate and load demo data one after the other. On SQLite the writes' own file
+    /// lock serialises them, and this takes nothing.
+    pub fn setup_lock(&self) -> Result<SetupLock, DatabaseError> {
+        match self.backend {
+            Backend::Sqlite => Ok(SetupLock { connection: None }),
+            Backend::Postgres => {
+                let mut connection = self
+                    .connection()
+                    .map_err(|e| DatabaseError::Connect(e.reason))?;
+                connection.batch_execute(&format!("SELECT pg_advisory_lock({SETUP_LOCK_KEY})"))?;
+                Ok(SetupLock {
+                    connection: Some(connection),
+                })
+            }
+        }
+    }
+
     /// A connection from the pool, or `Unavailable` when none frees up in time.
     pub fn connection(&self) -> Result<PooledConnection, Unavailable> {
         self.pool.get().map_err(|error| Unavailable {
@@ -250,6 +269,33 @@ impl Database {
                 }
             }
             DbConnection::Postgresql(_) => connection.transaction(work),
+        }
+    }
+}
+
+/// The key of the PostgreSQL advisory lock taken while migrating and seeding ("eservic" in ASCII).
+const SETUP_LOCK_KEY: i64 = 0x0065_7365_7276_6963;
+
+/// See [`Database::setup_lock`].
+pub struct SetupLock {
+    connection: Option<PooledConnection>,
+}
+
+impl std::fmt::Debug for SetupLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupLock")
+            .field("held", &self.connection.is_some())
+            .finish()
+    }
+}
+
+impl Drop for SetupLock {
+    fn drop(&mut self) {
+        if let Some(connection) = &mut self.connection {
+            // Should the unlock fail, the connection is broken and the server ends the session,
+            // which releases the lock as well.
+            let _unlocked =
+                connection.batch_execute(&format!("SELECT pg_advisory_unlock({SETUP_LOCK_KEY})"));
         }
     }
 }

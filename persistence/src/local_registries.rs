@@ -17,7 +17,7 @@ use domain::ports::{
     Billing, BusinessInformation, CitizenRegistry, DebtStatement, HeadCodeAccount, MainInformation,
     MeteringPoint, PersonName, PropertyRecord, PropertyRegistry, SubscriberAccount, Unavailable,
 };
-use domain::property::{PropertyKey, PropertyType};
+use domain::property::{PropertyKey, PropertyType, RegisterExtractNumber};
 
 /// The registries and billing, answered from this service's own tables.
 #[derive(Debug, Clone)]
@@ -80,6 +80,7 @@ struct AccountRow {
     holder_last_name: String,
     address: String,
     district_code: String,
+    property_registry_number: Option<String>,
 }
 
 /// The columns of an [`AccountRow`]: the account without its balance.
@@ -90,6 +91,7 @@ const ACCOUNT_COLUMNS: (
     subscriber_accounts::holder_last_name,
     subscriber_accounts::address,
     subscriber_accounts::district_code,
+    subscriber_accounts::property_registry_number,
 ) = (
     subscriber_accounts::code,
     subscriber_accounts::holder_pin,
@@ -97,6 +99,7 @@ const ACCOUNT_COLUMNS: (
     subscriber_accounts::holder_last_name,
     subscriber_accounts::address,
     subscriber_accounts::district_code,
+    subscriber_accounts::property_registry_number,
 );
 
 impl AccountRow {
@@ -120,6 +123,11 @@ impl AccountRow {
                 &self.district_code,
                 DistrictCode::parse,
             )?,
+            property_registry_number: self
+                .property_registry_number
+                .as_deref()
+                .map(|n| parsed(BILLING, "registry number", n, RegisterExtractNumber::parse))
+                .transpose()?,
         })
     }
 }

@@ -38,6 +38,7 @@ diesel::table! {
         holder_last_name -> Text,
         address -> Text,
         district_code -> Text,
+        property_registry_number -> Nullable<Text>,
         debt_qapik -> BigInt,
         debt_as_of -> Timestamp,
     }

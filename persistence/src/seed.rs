@@ -66,6 +66,9 @@ pub struct SeedSubscriberAccount {
     pub address: String,
     #[serde(deserialize_with = "district")]
     pub district_code: DistrictCode,
+    /// The real-estate registry number of the supplied property, when billing knows it.
+    #[serde(default)]
+    pub property_registry_number: Option<RegisterExtractNumber>,
     pub debt_qapik: i64,
     pub debt_as_of: DateTime<Utc>,
 }
@@ -204,6 +207,10 @@ fn load_into(conn: &mut DbConnection, file: &SeedFile) -> Result<SeedSummary, Se
                 subscriber_accounts::holder_last_name.eq(&a.holder_last_name),
                 subscriber_accounts::address.eq(&a.address),
                 subscriber_accounts::district_code.eq(a.district_code.as_str()),
+                subscriber_accounts::property_registry_number.eq(a
+                    .property_registry_number
+                    .as_ref()
+                    .map(RegisterExtractNumber::as_str)),
                 subscriber_accounts::debt_qapik.eq(a.debt_qapik),
                 subscriber_accounts::debt_as_of.eq(to_stored(a.debt_as_of)),
             )

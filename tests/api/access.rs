@@ -41,5 +41,10 @@ on_both_backends! {
         assert_eq!(timeline.last().map(|e| (e["action"].clone(), e["from"].clone(), e["to"].clone(), e["comment"].clone())),
             Some((json!("cancel"), json!("submitted"), json!("cancelled"), json!("Sayğac bərpa olundu."))));
         app.post(&format!("{path}/cancel"), &token, json!({"reason": "x", "extra": 1})).await.assert_problem(400, "unknown-field");
+        // An empty body sent as JSON is a cancel without a reason too.
+        let draft = app.create(&token, json!({"kind": "account-change"})).await;
+        let path = format!("/api/v1/applications/{}", draft.body["number"].as_str().unwrap_or_default());
+        let empty = app.send_raw(reqwest::Method::POST, &format!("{path}/cancel"), &token, "application/json", Vec::new()).await;
+        assert_eq!(empty.assert_status(200)["status"], json!("cancelled"));
     }
 }

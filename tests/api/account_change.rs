@@ -44,7 +44,7 @@ on_both_backends! {
         let token = app.token(demo::DEBTOR_PROPERTY_OWNER, None).await;
         let refused = app.create(&token, json!({"kind": "account-change",
             "account": {"variant": "transfer", "subscriber_code": "1000000005"},
-            "property": property("AZ-SM", "220011007893", "2026-198406", "apartment"),
+            "property": property("AZ-SM", "220011007893", "2026-198406", "private-house"),
             "contact": contact(), "submit": true})).await;
         let problem = refused.assert_problem(422, "debt-outstanding");
         assert_eq!(problem["debt"], json!({"amount_qapik": 452370, "currency": "AZN", "as_of": "2026-11-01T00:00:00Z"}));
@@ -121,5 +121,62 @@ on_both_backends! {
         let not_holder = app.token(demo::NEW_OWNER, None).await;
         app.create(&not_holder, json!({"kind": "account-change", "account": {"variant": "name-change", "subscriber_code": "1000000004"}})).await
             .assert_problem(422, "subscriber-code-not-yours");
+    }
+
+    async fn one_open_account_change_per_subscriber_code(app) {
+        let token = app.token(demo::NEW_OWNER, None).await;
+        let body = json!({"kind": "account-change",
+            "account": {"variant": "transfer", "subscriber_code": "1000000004"},
+            "property": new_owners_apartment(), "contact": contact(), "submit": true});
+        let first = app.create(&token, body.clone()).await;
+        let number = first.assert_status(201)["number"].clone();
+        let second = app.create(&token, body).await;
+        assert_eq!(second.assert_problem(409, "open-application-exists")["open_application"], number);
+        // The holder's own name change of the same code meets the open transfer, whose number is
+        // another person's and is not revealed.
+        let holder = app.token(demo::PREVIOUS_OWNER, None).await;
+        let blocked = app.create(&holder, json!({"kind": "account-change", "account": {"variant": "name-change", "subscriber_code": "1000000004"}})).await;
+        if blocked.status == 409 {
+            let problem = blocked.assert_problem(409, "open-application-exists");
+            assert!(problem.get("open_application").is_none(), "{}", blocked.text);
+            assert!(!blocked.text.contains(number.as_str().unwrap_or("-")), "{}", blocked.text);
+        } else {
+            // The holder's registry name equals the account's, so the step may be refused first.
+            blocked.assert_problem(422, "name-unchanged");
+        }
+    }
+
+    async fn the_account_must_supply_the_property(app) {
+        // T owns the Nərimanov apartment; 1000000003 is another account (in Nəsimi).
+        let token = app.token(demo::NEW_OWNER, None).await;
+        let reply = app.create(&token, json!({"kind": "account-change",
+            "account": {"variant": "transfer", "subscriber_code": "1000000003"},
+            "property": new_owners_apartment()})).await;
+        reply.assert_problem(422, "account-not-at-property");
+        assert_eq!(reply.fields_at_fault(), ["property.district"]);
+        // R owns a flat in Yasamal and a house in Abşeron: his Yasamal account does not supply the house.
+        let resident = app.token(demo::RESIDENT, None).await;
+        let renamed = app.token(demo::RENAMED, None).await;
+        let not_supplied = app.create(&renamed, json!({"kind": "account-change",
+            "account": {"variant": "name-change", "subscriber_code": "1000000003"},
+            "property": property("AZ-BA-YSM", "110011012345", "2015-048213", "apartment")})).await;
+        not_supplied.assert_problem(422, "account-not-at-property");
+        assert_eq!(app.my_application_count(&token).await + app.my_application_count(&resident).await + app.my_application_count(&renamed).await, 0);
+    }
+
+    async fn steps_are_checked_on_patch_as_on_create(app) {
+        let token = app.token(demo::NEW_OWNER, None).await;
+        let draft = app.create(&token, json!({"kind": "account-change"})).await;
+        let path = format!("/api/v1/applications/{}", draft.assert_status(201)["number"].as_str().unwrap_or_default());
+        let bad_mobile = app.patch(&path, &token, json!({"contact": {"mobile_numbers": ["+994 40 123 45 67"]}})).await;
+        bad_mobile.assert_problem(422, "validation-failed");
+        assert_eq!(bad_mobile.fields_at_fault(), ["contact.mobile_numbers[0]"]);
+        app.patch(&path, &token, json!({"property": property("AZ-BA-NRM", "110033056204", "2026-203517", "private-house")})).await
+            .assert_problem(422, "property-type-mismatch");
+        let read = app.get(&path, Some(&token)).await;
+        assert_eq!(read.body["version"], draft.body["version"], "refused steps change nothing");
+        let unknown = app.token(demo::UNKNOWN_PERSON, None).await;
+        app.create(&unknown, json!({"kind": "account-change", "account": {"variant": "name-change", "subscriber_code": "1000000001"}})).await
+            .assert_problem(404, "person-not-in-registry");
     }
 }

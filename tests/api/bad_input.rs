@@ -33,7 +33,12 @@ on_both_backends! {
     async fn unknown_routes_and_bad_parameters(app) {
         let token = app.token(demo::RESIDENT, None).await;
         app.get("/api/v1/nothing-here", Some(&token)).await.assert_problem(404, "route-not-found");
-        app.request(Method::DELETE, "/api/v1/services", None, None).await.assert_problem(404, "route-not-found");
+        let wrong_method = app.request(Method::DELETE, "/api/v1/services", None, None).await;
+        wrong_method.assert_problem(405, "method-not-allowed");
+        assert_eq!(wrong_method.headers.get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
+        let on_application = app.request(Method::PUT, "/api/v1/applications/MD-2026-000001", Some(&token), None).await;
+        on_application.assert_problem(405, "method-not-allowed");
+        assert_eq!(on_application.headers.get("allow").and_then(|v| v.to_str().ok()), Some("GET, PATCH"));
         let bad_number = app.get("/api/v1/applications/12345", Some(&token)).await;
         bad_number.assert_problem(400, "invalid-path-parameter");
         assert_eq!(bad_number.fields_at_fault(), ["number"]);

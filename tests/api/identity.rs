@@ -37,6 +37,10 @@ on_both_backends! {
         assert_eq!(basic.map(|r| r.status().as_u16()).ok(), Some(401));
         let good = sign(&app, &claims(&app, &json!({})));
         app.get("/api/v1/me", Some(&good)).await.assert_status(200);
+        // An audience list (RFC 7519) with ours in it, and no iat, are fine.
+        let mut listed = claims(&app, &json!({"aud": ["another-service", app.settings.jwt.audience]}));
+        listed.as_object_mut().map(|o| o.remove("iat"));
+        app.get("/api/v1/me", Some(&sign(&app, &listed))).await.assert_status(200);
     }
 
     async fn hostile_tokens_are_all_refused(app) {

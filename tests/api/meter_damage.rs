@@ -182,4 +182,43 @@ on_both_backends! {
             .assert_problem(422, "step-not-for-kind");
         assert_eq!(app.my_application_count(&token).await, 0);
     }
+
+    async fn a_representative_acts_only_for_their_business(app) {
+        let impostor = app.token(demo::RESIDENT, Some(demo::BUSINESS)).await;
+        app.create(&impostor, json!({"kind": "meter-damage-investigation",
+            "subscriber": {"type": "non-residential", "head_code": "50000001", "metering_point": "50000001-01"}})).await
+            .assert_problem(403, "not-a-representative");
+        assert_eq!(app.my_application_count(&impostor).await, 0);
+    }
+
+    async fn applications_belong_to_the_capacity_they_were_made_in(app) {
+        let for_business = app.token(demo::BUSINESS_REPRESENTATIVE, Some(demo::BUSINESS)).await;
+        let draft = app.create(&for_business, json!({"kind": "meter-damage-investigation"})).await;
+        let path = format!("/api/v1/applications/{}", draft.assert_status(201)["number"].as_str().unwrap_or_default());
+        let as_person = app.token(demo::BUSINESS_REPRESENTATIVE, None).await;
+        app.get(&path, Some(&as_person)).await.assert_problem(404, "application-not-found");
+        app.patch(&path, &as_person, json!({"subscriber": {"type": "non-residential", "head_code": "50000001", "metering_point": "50000001-01"}})).await
+            .assert_problem(404, "application-not-found");
+        assert_eq!(app.my_application_count(&as_person).await, 0);
+        assert_eq!(app.my_application_count(&for_business).await, 1);
+        app.get(&path, Some(&for_business)).await.assert_status(200);
+    }
+
+    async fn two_drafts_submitted_at_once_for_one_target_make_one_application(app) {
+        let token = app.token(demo::RESIDENT, None).await;
+        let mut paths = Vec::new();
+        for _ in 0..2 {
+            let draft = app.create(&token, json!({"kind": "meter-damage-investigation",
+                "subscriber": residential("1000000001"), "contact": contact()})).await;
+            paths.push(format!("/api/v1/applications/{}/submit", draft.assert_status(201)["number"].as_str().unwrap_or_default()));
+        }
+        let (first, second) = tokio::join!(app.post(&paths[0], &token, json!({})), app.post(&paths[1], &token, json!({})));
+        let mut statuses = [first.status, second.status];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "{} / {}", first.text, second.text);
+        let loser = if first.status == 409 { &first } else { &second };
+        loser.assert_problem(409, "open-application-exists");
+        let submitted = app.get("/api/v1/me/applications?status=submitted", Some(&token)).await;
+        assert_eq!(submitted.assert_status(200)["total"], json!(1));
+    }
 }

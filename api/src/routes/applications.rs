@@ -316,6 +316,7 @@ pub async fn list_my_applications(
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let store_query = ApplicationQuery {
         applicant: principal.pin.clone(),
+        acting_for: principal.tin.clone(),
         status: query.status.map(Into::into),
         kind: query.kind.map(Into::into),
         limit,

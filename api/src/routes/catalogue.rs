@@ -42,12 +42,10 @@ pub async fn list_districts() -> HttpResponse {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"status": "ok", "database": "sqlite"}))]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Health {
     /// `ok` when the database answers.
     pub status: String,
-    /// `postgres` or `sqlite`.
-    pub database: String,
 }
 
 /// Whether the service and its database answer (for load balancers and container health).
@@ -59,13 +57,11 @@ pub struct Health {
 #[get("/health")]
 pub async fn health(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
     let database = state.database.clone();
-    let backend = database.backend().as_str().to_owned();
     web::block(move || database.connection().map(|_| ()))
         .await
         .map_err(|_| ApiError::internal("health check task failed"))?
         .map_err(|unavailable| ApiError::unavailable(&unavailable))?;
     Ok(web::Json(Health {
         status: "ok".to_owned(),
-        database: backend,
     }))
 }

@@ -28,6 +28,8 @@ CREATE TABLE subscriber_accounts (
     holder_last_name TEXT NOT NULL,
     address TEXT NOT NULL,
     district_code TEXT NOT NULL,
+    -- The real-estate registry number of the supplied property, when billing knows it.
+    property_registry_number TEXT,
     debt_qapik BIGINT NOT NULL,
     debt_as_of TIMESTAMP NOT NULL
 );
