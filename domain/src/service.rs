@@ -586,3 +586,404 @@ fn entry(
 pub fn number_year(created_at: DateTime<Utc>) -> i32 {
     created_at.year()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The use cases on in-memory ports: what is read, what is stored, and what is not.
+
+    use super::*;
+    use crate::codes::MeteringPointCode;
+    use crate::contact::ContactInformation;
+    use crate::district::DistrictCode;
+    use crate::identity::{LoginMethod, Pin};
+    use crate::money::Qapik;
+    use crate::ports::{PersonName, PropertyRecord};
+    use crate::property::PropertyKey;
+    use chrono::TimeZone;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct World {
+        accounts: Vec<SubscriberAccount>,
+        debts: Vec<(SubscriberCode, Qapik)>,
+        applications: Mutex<Vec<Application>>,
+        /// Set to make the next update fail as if another writer came first.
+        stale: Mutex<bool>,
+    }
+
+    fn pin(s: &str) -> Pin {
+        Pin::parse(s).unwrap_or_else(|_| unreachable!())
+    }
+    fn code(s: &str) -> SubscriberCode {
+        SubscriberCode::parse(s).unwrap_or_else(|_| unreachable!())
+    }
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0)
+            .single()
+            .unwrap_or_default()
+    }
+    fn applicant(p: &str) -> Applicant {
+        Applicant {
+            pin: pin(p),
+            tin: None,
+            login_method: LoginMethod::AsanImza,
+        }
+    }
+
+    impl CitizenRegistry for World {
+        fn main_information(&self, pin: &Pin) -> Result<Option<MainInformation>, Unavailable> {
+            Ok(Some(MainInformation {
+                pin: pin.clone(),
+                name: PersonName {
+                    first_name: "Tural".into(),
+                    last_name: "Abbasov".into(),
+                },
+                patronymic: None,
+                birth_date: chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default(),
+                registered_address: "Bakı".into(),
+            }))
+        }
+        fn business(&self, _: &Tin) -> Result<Option<BusinessInformation>, Unavailable> {
+            Ok(None)
+        }
+    }
+
+    impl Billing for World {
+        fn residential_accounts(
+            &self,
+            holder: &Pin,
+        ) -> Result<Vec<SubscriberAccount>, Unavailable> {
+            Ok(self
+                .accounts
+                .iter()
+                .filter(|a| &a.holder_pin == holder)
+                .cloned()
+                .collect())
+        }
+        fn account(&self, code: &SubscriberCode) -> Result<Option<SubscriberAccount>, Unavailable> {
+            Ok(self.accounts.iter().find(|a| &a.code == code).cloned())
+        }
+        fn debt(&self, code: &SubscriberCode) -> Result<Option<DebtStatement>, Unavailable> {
+            Ok(self
+                .debts
+                .iter()
+                .find(|(c, _)| c == code)
+                .map(|(_, amount)| DebtStatement {
+                    amount: *amount,
+                    as_of: at(1),
+                }))
+        }
+        fn head_codes(&self, _: &Tin) -> Result<Vec<HeadCodeAccount>, Unavailable> {
+            Ok(vec![])
+        }
+        fn head_code(&self, _: &HeadCode) -> Result<Option<HeadCodeAccount>, Unavailable> {
+            Ok(None)
+        }
+        fn metering_points(&self, _: &HeadCode) -> Result<Vec<MeteringPoint>, Unavailable> {
+            Ok(vec![])
+        }
+        fn metering_point(
+            &self,
+            _: &MeteringPointCode,
+        ) -> Result<Option<MeteringPoint>, Unavailable> {
+            Ok(None)
+        }
+    }
+
+    impl PropertyRegistry for World {
+        fn property(&self, key: &PropertyKey) -> Result<Option<PropertyRecord>, Unavailable> {
+            Ok(Some(PropertyRecord {
+                key: key.clone(),
+                property_type: crate::property::PropertyType::Apartment,
+                address: "Bakı".into(),
+                owners: vec![pin("5T9BQ4E")],
+            }))
+        }
+    }
+
+    impl ApplicationStore for World {
+        fn create(&self, new: NewApplication) -> Result<Application, StoreError> {
+            let mut stored = self.applications.lock().unwrap_or_else(|e| e.into_inner());
+            let application = Application {
+                number: ApplicationNumber::new(
+                    new.steps.kind(),
+                    2026,
+                    u64::try_from(stored.len()).unwrap_or_default() + 1,
+                ),
+                status: new.status,
+                applicant: new.applicant,
+                steps: new.steps,
+                contact: new.contact,
+                created_at: new.created_at,
+                updated_at: new.created_at,
+                submitted_at: new.submitted_at,
+                version: 1,
+                timeline: new.timeline,
+            };
+            stored.push(application.clone());
+            Ok(application)
+        }
+        fn find(&self, number: &ApplicationNumber) -> Result<Option<Application>, Unavailable> {
+            let stored = self.applications.lock().unwrap_or_else(|e| e.into_inner());
+            Ok(stored.iter().find(|a| &a.number == number).cloned())
+        }
+        fn update(
+            &self,
+            application: &Application,
+            new_entries: &[TimelineEntry],
+        ) -> Result<Application, StoreError> {
+            if std::mem::take(&mut *self.stale.lock().unwrap_or_else(|e| e.into_inner())) {
+                return Err(StoreError::VersionConflict);
+            }
+            let mut stored = self.applications.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = stored
+                .iter_mut()
+                .find(|a| a.number == application.number)
+                .ok_or(StoreError::NotFound)?;
+            if slot.version != application.version {
+                return Err(StoreError::VersionConflict);
+            }
+            let mut updated = application.clone();
+            updated.version += 1;
+            updated.timeline.extend_from_slice(new_entries);
+            *slot = updated.clone();
+            Ok(updated)
+        }
+        fn open_application_for(
+            &self,
+            kind: ApplicationKind,
+            key: &str,
+        ) -> Result<Option<ApplicationNumber>, Unavailable> {
+            let stored = self.applications.lock().unwrap_or_else(|e| e.into_inner());
+            Ok(stored
+                .iter()
+                .find(|a| {
+                    a.kind() == kind
+                        && a.status.is_open()
+                        && a.steps.target_key().as_deref() == Some(key)
+                })
+                .map(|a| a.number.clone()))
+        }
+        fn list(&self, _: &ApplicationQuery) -> Result<ApplicationPage, Unavailable> {
+            Ok(ApplicationPage {
+                items: vec![],
+                total: 0,
+                next_after: None,
+            })
+        }
+    }
+
+    struct FixedClock;
+    impl Clock for FixedClock {
+        fn now(&self) -> DateTime<Utc> {
+            at(23)
+        }
+    }
+
+    fn service_on(world: World) -> (ApplicantService, Arc<World>) {
+        let world = Arc::new(world);
+        let ports = Ports {
+            citizens: world.clone(),
+            billing: world.clone(),
+            properties: world.clone(),
+            store: world.clone(),
+            clock: Arc::new(FixedClock),
+        };
+        (ApplicantService::new(ports), world)
+    }
+
+    fn transfer_world(debt: i64) -> World {
+        World {
+            accounts: vec![SubscriberAccount {
+                code: code("1000000004"),
+                holder_pin: pin("5P2SF6L"),
+                holder_name: PersonName {
+                    first_name: "Pərvin".into(),
+                    last_name: "Səfərova".into(),
+                },
+                address: "Bakı".into(),
+                district: DistrictCode::parse("AZ-BA-NRM").unwrap_or_else(|_| unreachable!()),
+                property_registry_number: None,
+            }],
+            debts: vec![(code("1000000004"), Qapik::new(debt))],
+            ..World::default()
+        }
+    }
+
+    fn complete_transfer() -> StepChanges {
+        StepChanges {
+            account: Some(AccountSelection {
+                variant: crate::application::AccountChangeVariant::Transfer,
+                subscriber_code: code("1000000004"),
+            }),
+            property: PropertyData::parse("AZ-BA-NRM", "110033056204", "2026-203517", "apartment")
+                .ok(),
+            contact: ContactInformation::parse(&["0501234567".to_owned()], None).ok(),
+            ..StepChanges::default()
+        }
+    }
+
+    #[test]
+    fn a_refused_create_and_submit_stores_nothing() {
+        let (service, world) = service_on(transfer_world(452_370));
+        let result = service.create(
+            &applicant("5T9BQ4E"),
+            ApplicationKind::AccountChange,
+            complete_transfer(),
+            true,
+        );
+        assert!(matches!(
+            result,
+            Err(ServiceError::AccountChange(
+                AccountChangeRefusal::DebtOutstanding { .. }
+            ))
+        ));
+        assert!(
+            world
+                .applications
+                .lock()
+                .map(|a| a.is_empty())
+                .unwrap_or(false)
+        );
+    }
+
+    #[test]
+    fn create_and_submit_records_the_debt_check_and_two_timeline_entries() {
+        let (service, _) = service_on(transfer_world(0));
+        let created = service
+            .create(
+                &applicant("5T9BQ4E"),
+                ApplicationKind::AccountChange,
+                complete_transfer(),
+                true,
+            )
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(created.status, Status::Submitted);
+        assert_eq!(
+            created
+                .timeline
+                .iter()
+                .map(|e| e.action)
+                .collect::<Vec<_>>(),
+            [Action::Create, Action::Submit]
+        );
+        let Steps::AccountChange {
+            debt_check: Some(check),
+            ..
+        } = created.steps
+        else {
+            unreachable!()
+        };
+        assert_eq!((check.amount, check.checked_at), (Qapik::ZERO, at(23)));
+    }
+
+    #[test]
+    fn submission_reads_the_debt_again() {
+        let (service, world) = service_on(transfer_world(0));
+        let me = applicant("5T9BQ4E");
+        let draft = service
+            .create(
+                &me,
+                ApplicationKind::AccountChange,
+                complete_transfer(),
+                false,
+            )
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        // A new world where billing now has a debt, with the same stored draft.
+        let mut indebted = transfer_world(100);
+        indebted.applications = Mutex::new(
+            world
+                .applications
+                .lock()
+                .map(|a| a.clone())
+                .unwrap_or_default(),
+        );
+        let (indebted_service, world) = service_on(indebted);
+        let refused = indebted_service.submit(&me, &draft.number);
+        assert!(
+            matches!(refused, Err(ServiceError::AccountChange(AccountChangeRefusal::DebtOutstanding { amount, .. })) if amount == Qapik::new(100))
+        );
+        let stored = world
+            .find(&draft.number)
+            .ok()
+            .flatten()
+            .map(|a| (a.status, a.version));
+        assert_eq!(stored, Some((Status::Draft, 1)), "nothing stored");
+    }
+
+    #[test]
+    fn the_open_target_check_does_not_count_the_application_itself() {
+        let (service, _) = service_on(transfer_world(0));
+        let me = applicant("5T9BQ4E");
+        let submitted = service
+            .create(
+                &me,
+                ApplicationKind::AccountChange,
+                complete_transfer(),
+                true,
+            )
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let again = service.create(
+            &me,
+            ApplicationKind::AccountChange,
+            complete_transfer(),
+            false,
+        );
+        assert_eq!(
+            again.err(),
+            Some(ServiceError::OpenApplicationExists {
+                yours: Some(submitted.number.clone())
+            })
+        );
+        let stranger = applicant("5X0NT7Y");
+        let theirs = service.create(
+            &stranger,
+            ApplicationKind::AccountChange,
+            StepChanges {
+                account: complete_transfer().account,
+                ..StepChanges::default()
+            },
+            false,
+        );
+        assert_eq!(
+            theirs.err(),
+            Some(ServiceError::OpenApplicationExists { yours: None }),
+            "another person's number stays hidden"
+        );
+    }
+
+    #[test]
+    fn a_concurrent_change_is_a_version_conflict_and_other_applicants_see_nothing() {
+        let (service, world) = service_on(transfer_world(0));
+        let me = applicant("5T9BQ4E");
+        let draft = service
+            .create(
+                &me,
+                ApplicationKind::AccountChange,
+                StepChanges::default(),
+                false,
+            )
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        if let Ok(mut stale) = world.stale.lock() {
+            *stale = true;
+        }
+        assert_eq!(
+            service
+                .update(&me, &draft.number, complete_transfer())
+                .err(),
+            Some(ServiceError::VersionConflict)
+        );
+        assert_eq!(
+            service.get(&applicant("5X0NT7Y"), &draft.number).err(),
+            Some(ServiceError::ApplicationNotFound)
+        );
+        let as_business = Applicant {
+            tin: Tin::parse("1700456782").ok(),
+            ..me
+        };
+        assert_eq!(
+            service.get(&as_business, &draft.number).err(),
+            Some(ServiceError::ApplicationNotFound)
+        );
+    }
+}
