@@ -7,7 +7,9 @@ use crate::config::{JwtAlgorithm, JwtSettings};
 use crate::problem::{ApiError, ErrorCode};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
+use domain::back_office::Staff;
 use domain::identity::{Applicant, LoginMethod, Pin, Role, Tin};
+use domain::routing::DepartmentCode;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -27,7 +29,12 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
     /// The login method: `e-signature`, `asan-imza` or `password`, alone or as RFC 8176 list.
-    pub amr: AuthenticationMethods,
+    /// Required of applicants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<AuthenticationMethods>,
+    /// An operator's department code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
     pub iss: String,
     /// One audience or several (RFC 7519); jsonwebtoken checks it against the configured one.
     pub aud: Audience,
@@ -61,12 +68,11 @@ impl AuthenticationMethods {
     }
 }
 
-/// Who is calling, from a verified token.
+/// An applicant, from a verified token with the `applicant` role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub pin: Pin,
     pub tin: Option<Tin>,
-    pub roles: Vec<Role>,
     pub login_method: LoginMethod,
 }
 
@@ -77,6 +83,89 @@ impl Principal {
             tin: self.tin.clone(),
             login_method: self.login_method,
         }
+    }
+}
+
+/// The checked claims of a token, before the operation says who it is for.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    claims: Claims,
+    roles: Vec<Role>,
+}
+
+fn refuse(why: &str) -> ApiError {
+    ApiError::new(ErrorCode::Unauthenticated, why.to_owned())
+}
+
+impl VerifiedToken {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// The applicant: the subject must be a PIN and the token must name the login method.
+    pub fn applicant(&self) -> Result<Principal, ApiError> {
+        if !self.has_role(Role::Applicant) {
+            return Err(ApiError::new(
+                ErrorCode::ForbiddenRole,
+                "this operation is for applicants",
+            ));
+        }
+        let pin =
+            Pin::parse(&self.claims.sub).map_err(|_| refuse("the token's subject is not a PIN"))?;
+        let tin = self
+            .claims
+            .tin
+            .as_deref()
+            .map(Tin::parse)
+            .transpose()
+            .map_err(|_| refuse("the token's tin is not a VÖEN"))?;
+        let login_method = self
+            .claims
+            .amr
+            .as_ref()
+            .and_then(AuthenticationMethods::login_method)
+            .ok_or_else(|| refuse("the token's amr names no known login method"))?;
+        Ok(Principal {
+            pin,
+            tin,
+            login_method,
+        })
+    }
+
+    /// The staff member: a supervisor, or an operator with a department.
+    pub fn staff(&self) -> Result<Staff, ApiError> {
+        let role = if self.has_role(Role::Supervisor) {
+            Role::Supervisor
+        } else if self.has_role(Role::Operator) {
+            Role::Operator
+        } else {
+            return Err(ApiError::new(
+                ErrorCode::ForbiddenRole,
+                "this operation is for the company's staff",
+            ));
+        };
+        let id = self.claims.sub.trim();
+        if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+            return Err(refuse("the token's subject is not an employee identifier"));
+        }
+        let department = self
+            .claims
+            .department
+            .as_deref()
+            .map(DepartmentCode::parse)
+            .transpose()
+            .map_err(|_| refuse("the token's department is not a department code"))?;
+        if role == Role::Operator && department.is_none() {
+            return Err(ApiError::new(
+                ErrorCode::NoDepartment,
+                "an operator's token must name the department",
+            ));
+        }
+        Ok(Staff {
+            id: id.to_owned(),
+            role,
+            department,
+        })
     }
 }
 
@@ -148,41 +237,25 @@ impl Authenticator {
         Ok(Self { key, validation })
     }
 
-    /// The principal of a bearer token, or why it is refused (always 401).
-    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
-        let refuse = |why: &str| ApiError::new(ErrorCode::Unauthenticated, why.to_owned());
+    /// The checked claims of a bearer token, or why it is refused (always 401).
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, ApiError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
             |error| {
                 tracing::info!(%error, "token refused");
                 refuse("the bearer token is not valid")
             },
         )?;
-        let claims = data.claims;
-        let pin =
-            Pin::parse(&claims.sub).map_err(|_| refuse("the token's subject is not a PIN"))?;
-        let tin = claims
-            .tin
-            .as_deref()
-            .map(Tin::parse)
-            .transpose()
-            .map_err(|_| refuse("the token's tin is not a VÖEN"))?;
-        let roles = match claims.roles {
+        let roles = match &data.claims.roles {
             None => vec![Role::Applicant],
             Some(names) => names.iter().filter_map(|n| Role::parse(n)).collect(),
         };
-        let login_method = claims
-            .amr
-            .login_method()
-            .ok_or_else(|| refuse("the token's amr names no known login method"))?;
-        Ok(Principal {
-            pin,
-            tin,
+        Ok(VerifiedToken {
+            claims: data.claims,
             roles,
-            login_method,
         })
     }
 
-    fn from_request(request: &HttpRequest) -> Result<Principal, ApiError> {
+    fn from_request(request: &HttpRequest) -> Result<VerifiedToken, ApiError> {
         let authenticator = request
             .app_data::<web::Data<Authenticator>>()
             .ok_or_else(|| ApiError::internal("authenticator missing from app data"))?;
@@ -224,14 +297,48 @@ impl FromRequest for ApplicantPrincipal {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Authenticator::from_request(request).and_then(|principal| {
-            if principal.roles.contains(&Role::Applicant) {
-                Ok(Self(principal))
+        ready(
+            Authenticator::from_request(request)
+                .and_then(|token| token.applicant())
+                .map(Self),
+        )
+    }
+}
+
+/// An authenticated operator (with a department) or supervisor.
+#[derive(Debug, Clone)]
+pub struct StaffPrincipal(pub Staff);
+
+impl FromRequest for StaffPrincipal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            Authenticator::from_request(request)
+                .and_then(|token| token.staff())
+                .map(Self),
+        )
+    }
+}
+
+/// Whoever may read an application: the applicant, or the staff.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Applicant(Principal),
+    Staff(Staff),
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Authenticator::from_request(request).and_then(|token| {
+            if token.has_role(Role::Applicant) {
+                token.applicant().map(Self::Applicant)
             } else {
-                Err(ApiError::new(
-                    ErrorCode::ForbiddenRole,
-                    "this operation is for applicants",
-                ))
+                token.staff().map(Self::Staff)
             }
         }))
     }
@@ -316,10 +423,13 @@ impl std::fmt::Debug for DevTokenIssuer {
 /// What a development token says.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
-    pub pin: Pin,
+    /// The PIN of an applicant, or a staff member's identifier.
+    pub subject: String,
     pub tin: Option<Tin>,
     pub roles: Vec<Role>,
     pub login_method: LoginMethod,
+    /// An operator's department.
+    pub department: Option<DepartmentCode>,
     pub lifetime_seconds: i64,
 }
 
@@ -349,7 +459,7 @@ impl DevTokenIssuer {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<String, ApiError> {
         let claims = Claims {
-            sub: request.pin.to_string(),
+            sub: request.subject.clone(),
             tin: request.tin.as_ref().map(ToString::to_string),
             roles: Some(
                 request
@@ -358,7 +468,10 @@ impl DevTokenIssuer {
                     .map(|r| r.as_str().to_owned())
                     .collect(),
             ),
-            amr: AuthenticationMethods::Many(vec![request.login_method.as_str().to_owned()]),
+            amr: Some(AuthenticationMethods::Many(vec![
+                request.login_method.as_str().to_owned(),
+            ])),
+            department: request.department.as_ref().map(ToString::to_string),
             iss: self.issuer.clone(),
             aud: Audience::One(self.audience.clone()),
             exp: now.timestamp() + request.lifetime_seconds,

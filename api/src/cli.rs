@@ -5,6 +5,7 @@ use crate::config::{Mode, Settings};
 use crate::startup::{Application, open_database};
 use clap::{Parser, Subcommand};
 use domain::identity::{LoginMethod, Pin, Role, Tin};
+use domain::routing::DepartmentCode;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,10 +37,16 @@ enum Command {
         #[arg(long, default_value = "openapi.yaml")]
         output: String,
     },
-    /// Print a development token signed with the key in the data folder.
+    /// Print a development token signed with the key in the data folder: for an applicant
+    /// (`--pin`) or a staff member (`--employee` with `--role operator --department …` or
+    /// `--role supervisor`).
     Token {
-        #[arg(long, value_parser = parse_pin)]
-        pin: Pin,
+        #[arg(long, value_parser = parse_pin, required_unless_present = "employee", conflicts_with = "employee")]
+        pin: Option<Pin>,
+        #[arg(long)]
+        employee: Option<String>,
+        #[arg(long, value_parser = parse_department)]
+        department: Option<DepartmentCode>,
         #[arg(long, value_parser = parse_tin)]
         tin: Option<Tin>,
         /// Repeat for several roles.
@@ -55,6 +62,10 @@ enum Command {
 
 fn parse_pin(raw: &str) -> Result<Pin, String> {
     Pin::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_department(raw: &str) -> Result<DepartmentCode, String> {
+    DepartmentCode::parse(raw).map_err(|e| e.to_string())
 }
 
 fn parse_tin(raw: &str) -> Result<Tin, String> {
@@ -84,20 +95,33 @@ pub fn run() -> ExitCode {
         Command::Openapi { output } => write_openapi(&output),
         Command::Token {
             pin,
+            employee,
+            department,
             tin,
             roles,
             login_method,
             minutes,
-        } => token(
-            &settings,
-            &TokenRequest {
-                pin,
-                tin,
-                roles,
-                login_method,
-                lifetime_seconds: minutes * 60,
-            },
-        ),
+        } => {
+            // A staff token is asked for with --employee; its default role is then operator.
+            let staff = employee.is_some();
+            let roles = if staff && roles == [Role::Applicant] {
+                vec![Role::Operator]
+            } else {
+                roles
+            };
+            let subject = pin.map(|p| p.to_string()).or(employee).unwrap_or_default();
+            token(
+                &settings,
+                &TokenRequest {
+                    subject,
+                    tin,
+                    roles,
+                    login_method,
+                    department,
+                    lifetime_seconds: minutes * 60,
+                },
+            )
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -55,6 +55,11 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// The largest JSON body accepted.
     pub max_body_bytes: usize,
+    /// Target durations in working days.
+    pub meter_damage_working_days: u32,
+    pub account_change_working_days: u32,
+    /// The public holidays (JSON, `config/holidays-az.json`'s format); the built-in list when unset.
+    pub holidays_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +152,9 @@ impl Settings {
             demo_data: demo_data && !production,
             log_format,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", 64 * 1024)?,
+            meter_damage_working_days: number(&lookup, "METER_DAMAGE_WORKING_DAYS", 10)?,
+            account_change_working_days: number(&lookup, "ACCOUNT_CHANGE_WORKING_DAYS", 5)?,
+            holidays_file: lookup("HOLIDAYS_FILE").map(PathBuf::from),
         })
     }
 }

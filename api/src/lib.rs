@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod cli;
 pub mod config;
+pub mod etag;
 pub mod openapi;
 pub mod problem;
 pub mod responses;

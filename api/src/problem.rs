@@ -57,6 +57,7 @@ error_codes! {
     ForbiddenRole => ("forbidden-role", FORBIDDEN, "Your role may not use this operation"),
     BusinessRequired => ("business-required", FORBIDDEN, "Sign in for a business (with its VÖEN) to use this operation"),
     NotARepresentative => ("not-a-representative", FORBIDDEN, "You are not a representative of this business"),
+    NoDepartment => ("no-department", FORBIDDEN, "An operator's token must name the department"),
     RouteNotFound => ("route-not-found", NOT_FOUND, "No such operation"),
     ApplicationNotFound => ("application-not-found", NOT_FOUND, "No such application"),
     PersonNotInRegistry => ("person-not-in-registry", NOT_FOUND, "The citizen registry has no person with your PIN"),
@@ -67,6 +68,7 @@ error_codes! {
     ActionNotAllowed => ("action-not-allowed", CONFLICT, "This action is not possible in the application's current status"),
     ApplicationNotEditable => ("application-not-editable", CONFLICT, "The application can no longer be changed"),
     VersionConflict => ("version-conflict", CONFLICT, "The application was changed meanwhile"),
+    PreconditionFailed => ("precondition-failed", PRECONDITION_FAILED, "The application has changed since you read it"),
     PayloadTooLarge => ("payload-too-large", PAYLOAD_TOO_LARGE, "The request body is too large"),
     UnsupportedMediaType => ("unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "The request body must be application/json"),
     ValidationFailed => ("validation-failed", UNPROCESSABLE_ENTITY, "Some fields are not valid"),
@@ -83,6 +85,9 @@ error_codes! {
     NotPropertyOwner => ("not-property-owner", UNPROCESSABLE_ENTITY, "You are not an owner of this property"),
     PropertyTypeMismatch => ("property-type-mismatch", UNPROCESSABLE_ENTITY, "The property type differs from the register's"),
     AccountNotAtProperty => ("account-not-at-property", UNPROCESSABLE_ENTITY, "The account is not at this property"),
+    UnknownDepartment => ("unknown-department", UNPROCESSABLE_ENTITY, "No such department works this kind of application"),
+    StepNotRequested => ("step-not-requested", UNPROCESSABLE_ENTITY, "This step was not asked to be corrected"),
+    PreconditionRequired => ("precondition-required", PRECONDITION_REQUIRED, "Send If-Match with the ETag of the application you read"),
     DatabaseUnavailable => ("database-unavailable", SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly"),
     CitizenRegistryUnavailable => ("citizen-registry-unavailable", SERVICE_UNAVAILABLE, "The citizen registry is unavailable; try again shortly"),
     BillingUnavailable => ("billing-unavailable", SERVICE_UNAVAILABLE, "The billing system is unavailable; try again shortly"),
@@ -383,6 +388,21 @@ impl From<ServiceError> for ApiError {
                 Self::new(ErrorCode::ActionNotAllowed, detail)
             }
             ServiceError::VersionConflict => Self::new(ErrorCode::VersionConflict, detail),
+            ServiceError::StaleVersion => Self::new(ErrorCode::PreconditionFailed, detail),
+            ServiceError::ActionData(error) => Self::validation(vec![FieldViolation::new(
+                error.field,
+                "invalid-action-data",
+                error.problem.to_string(),
+            )]),
+            ServiceError::UnknownDepartment(_) => {
+                Self::at_field(ErrorCode::UnknownDepartment, "department", detail)
+            }
+            ServiceError::NoDepartment => Self::new(ErrorCode::NoDepartment, detail),
+            ServiceError::ForbiddenRole => Self::new(ErrorCode::ForbiddenRole, detail),
+            ServiceError::UseAssignment => Self::at_field(ErrorCode::InvalidBody, "action", detail),
+            ServiceError::StepNotRequested(step) => {
+                Self::at_field(ErrorCode::StepNotRequested, step.field(), detail)
+            }
             ServiceError::Unavailable(unavailable) => Self::unavailable(&unavailable),
         }
     }

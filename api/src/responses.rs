@@ -5,11 +5,11 @@ use crate::steps::{AccountSelection, Contact, Property, SubscriberSelection};
 use crate::vocabulary::{
     Action, ApplicationKind, DistrictKind, LoginMethod, PropertyType, Role, Status,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use domain::application::{Application, MeterDamageTarget, Steps, TimelineEntry, missing_steps};
 use domain::ports::{DebtStatement, HeadCodeAccount, MeteringPoint, SubscriberAccount};
 use domain::service::MainInformationView;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The applicant's main information, from the state registries.
@@ -329,6 +329,129 @@ pub struct ApplicationView {
     pub allowed_actions: Vec<Action>,
     /// Every status change, oldest first.
     pub timeline: Vec<TimelineEntryView>,
+    /// The company's side, once submitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work: Option<WorkView>,
+}
+
+/// Where the application is worked, until when, and what came of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkView {
+    /// The district it is routed by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// The department working it; absent while no department serves the district.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The operator it is assigned to (shown to staff only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    /// When it is due: the end of the last working day of its service level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_visit: Option<InspectionVisitView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_findings: Option<InspectionFindingsView>,
+    /// The result of a completed meter damage investigation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
+    /// While returned: what the applicant is asked to correct.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correction: Option<CorrectionView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// When the inspector comes (Baku time).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"date": "2026-11-26", "from": "10:00:00", "to": "13:00:00"}))]
+pub struct InspectionVisitView {
+    pub date: NaiveDate,
+    #[schema(value_type = String, example = "10:00:00")]
+    pub from: NaiveTime,
+    #[schema(value_type = String, example = "13:00:00")]
+    pub to: NaiveTime,
+}
+
+/// One meter register read at the inspection.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeterReadingView {
+    /// `total`, `day`, `night`, `peak`…
+    #[schema(example = "total", max_length = 16)]
+    pub register: String,
+    /// Whole kWh.
+    #[schema(example = 12345, minimum = 0)]
+    pub value_kwh: i64,
+}
+
+/// What the inspection found.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"damage_found": true, "cause": "broken-seal", "act_number": "AKT-2026/0457", "readings": [{"register": "total", "value_kwh": 12345}]}))]
+pub struct InspectionFindingsView {
+    pub damage_found: bool,
+    /// Required when damage was found, absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<crate::vocabulary::DamageCause>,
+    #[schema(max_length = 32)]
+    pub act_number: String,
+    #[serde(default)]
+    pub readings: Vec<MeterReadingView>,
+}
+
+/// What the applicant is asked to correct.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"steps": ["contact"], "request": "Mobil nömrə aktiv deyil, zəhmət olmasa düzəldin."}))]
+pub struct CorrectionView {
+    pub steps: Vec<crate::vocabulary::Step>,
+    #[schema(max_length = 2000)]
+    pub request: String,
+}
+
+impl WorkView {
+    fn new(work: &domain::application::Work, for_staff: bool) -> Self {
+        let outcome = &work.outcome;
+        Self {
+            district: work.district.map(|d| d.to_string()),
+            department: work.department.as_ref().map(ToString::to_string),
+            assignee: work.assignee.clone().filter(|_| for_staff),
+            due_at: work.due_at,
+            inspection_visit: outcome.visit.map(|v| InspectionVisitView {
+                date: v.date,
+                from: v.from,
+                to: v.to,
+            }),
+            inspection_findings: outcome.findings.as_ref().map(|f| InspectionFindingsView {
+                damage_found: f.damage_found,
+                cause: f.cause.map(Into::into),
+                act_number: f.act_number.clone(),
+                readings: f
+                    .readings
+                    .iter()
+                    .map(|r| MeterReadingView {
+                        register: r.register.clone(),
+                        value_kwh: r.value_kwh,
+                    })
+                    .collect(),
+            }),
+            result: outcome.result.clone(),
+            rejection_reason: outcome.rejection_reason.clone(),
+            correction: outcome
+                .correction
+                .as_ref()
+                .map(|(steps, request)| CorrectionView {
+                    steps: steps.iter().copied().map(Into::into).collect(),
+                    request: request.clone(),
+                }),
+            decided_at: outcome.decided_at,
+        }
+    }
 }
 
 fn subscriber_of(target: &MeterDamageTarget) -> SubscriberSelection {
@@ -387,6 +510,12 @@ impl ApplicationView {
             .map(Into::into)
             .collect(),
             timeline: application.timeline.iter().map(Into::into).collect(),
+            work: (application.status != domain::status::Status::Draft).then(|| {
+                WorkView::new(
+                    &application.work,
+                    caller != domain::identity::Role::Applicant,
+                )
+            }),
         };
         match &application.steps {
             Steps::MeterDamage {

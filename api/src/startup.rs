@@ -8,10 +8,15 @@ use crate::routes;
 use crate::state::{AppState, SystemClock};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
+use domain::back_office::BackOfficeService;
 use domain::ports::Clock;
 use domain::service::{ApplicantService, Ports};
+use domain::service_level::{ServiceLevels, WorkingCalendar};
 use persistence::seed::{SeedError, SeedFile};
-use persistence::{Database, DatabaseError, DieselApplicationStore, LocalRegistries, PoolOptions};
+use persistence::{
+    Database, DatabaseError, DieselApplicationStore, DieselDepartments, LocalRegistries,
+    PoolOptions,
+};
 use std::net::TcpListener;
 use std::sync::Arc;
 use tracing_actix_web::TracingLogger;
@@ -20,6 +25,32 @@ use utoipa_swagger_ui::SwaggerUi;
 
 /// The demo registry data, built into the binary so that `cargo run` needs no file.
 pub const DEMO_SEED: &str = include_str!("../../demo/seed.json");
+
+/// Azerbaijan's public holidays, built in; `HOLIDAYS_FILE` replaces them.
+pub const DEFAULT_HOLIDAYS: &str = include_str!("../../config/holidays-az.json");
+
+#[derive(serde::Deserialize)]
+struct HolidaysFile {
+    #[serde(default, rename = "about")]
+    _about: Option<String>,
+    holidays: Vec<chrono::NaiveDate>,
+}
+
+/// The service levels from the settings and the holiday calendar.
+pub fn service_levels(settings: &Settings) -> Result<ServiceLevels, StartupError> {
+    let json = match &settings.holidays_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| StartupError::Holidays(format!("{}: {e}", path.display())))?,
+        None => DEFAULT_HOLIDAYS.to_owned(),
+    };
+    let file: HolidaysFile =
+        serde_json::from_str(&json).map_err(|e| StartupError::Holidays(e.to_string()))?;
+    Ok(ServiceLevels {
+        calendar: WorkingCalendar::new(file.holidays),
+        meter_damage_days: settings.meter_damage_working_days,
+        account_change_days: settings.account_change_working_days,
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -34,6 +65,8 @@ pub enum StartupError {
         address: String,
         source: std::io::Error,
     },
+    #[error("the holiday calendar is not valid: {0}")]
+    Holidays(String),
     #[error("cannot create the data folder {path}: {source}")]
     DataDir {
         path: String,
@@ -111,15 +144,18 @@ impl Application {
         };
         let registries = Arc::new(LocalRegistries::new(database.clone()));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let service = ApplicantService::new(Ports {
+        let ports = Ports {
             citizens: registries.clone(),
             billing: registries.clone(),
             properties: registries,
+            departments: Arc::new(DieselDepartments::new(database.clone())),
             store: Arc::new(DieselApplicationStore::new(database.clone())),
             clock: clock.clone(),
-        });
+            service_levels: service_levels(&settings)?,
+        };
         let state = AppState {
-            service,
+            service: ApplicantService::new(ports.clone()),
+            back_office: BackOfficeService::new(ports),
             clock,
             mode: settings.mode,
             database,

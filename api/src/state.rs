@@ -3,6 +3,7 @@
 use crate::config::Mode;
 use crate::problem::ApiError;
 use actix_web::web;
+use domain::back_office::BackOfficeService;
 use domain::ports::Clock;
 use domain::service::{ApplicantService, ServiceError};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub service: ApplicantService,
+    pub back_office: BackOfficeService,
     pub clock: Arc<dyn Clock>,
     pub mode: Mode,
     pub database: persistence::Database,

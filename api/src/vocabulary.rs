@@ -46,7 +46,7 @@ mirror_enum! {
     /// take next.
     Action => domain::status::Action {
         Create, Submit, Cancel, Accept, ScheduleInspection, RecordInspection, Complete,
-        StartReview, Approve, Reject, ReturnForCorrection, Resubmit,
+        StartReview, Approve, Reject, ReturnForCorrection, Resubmit, Assign,
     }
 }
 
@@ -68,6 +68,50 @@ mirror_enum! {
 mirror_enum! {
     /// Private house or apartment.
     PropertyType => domain::property::PropertyType { PrivateHouse, Apartment }
+}
+
+mirror_enum! {
+    /// The cause of meter damage an inspection records (a fixed list).
+    DamageCause => domain::workflow::DamageCause {
+        MechanicalDamage, BrokenSeal, Burnout, Overvoltage, WaterIngress, Tampering,
+        ManufacturingDefect, WearAndTear, Other,
+    }
+}
+
+/// A step of the application form, by its request field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Subscriber,
+    DamageDescription,
+    Account,
+    Property,
+    Contact,
+}
+
+impl From<Step> for domain::application::Step {
+    fn from(value: Step) -> Self {
+        match value {
+            Step::Subscriber => Self::Subscriber,
+            Step::DamageDescription => Self::DamageDescription,
+            Step::Account => Self::Account,
+            Step::Property => Self::Property,
+            Step::Contact => Self::Contact,
+        }
+    }
+}
+
+impl From<domain::application::Step> for Step {
+    fn from(value: domain::application::Step) -> Self {
+        use domain::application::Step as S;
+        match value {
+            S::Subscriber => Self::Subscriber,
+            S::DamageDescription => Self::DamageDescription,
+            S::Account => Self::Account,
+            S::Property => Self::Property,
+            S::Contact => Self::Contact,
+        }
+    }
 }
 
 mirror_enum! {
@@ -108,6 +152,12 @@ mod tests {
         }
         for t in domain::property::PropertyType::ALL {
             assert_eq!(wire(PropertyType::from(t)), t.as_str());
+        }
+        for c in domain::workflow::DamageCause::ALL {
+            assert_eq!(wire(DamageCause::from(c)), c.as_str());
+        }
+        for s in domain::application::Step::ALL {
+            assert_eq!(wire(Step::from(s)), s.field());
         }
     }
 }

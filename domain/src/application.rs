@@ -3,11 +3,14 @@
 
 use crate::codes::{HeadCode, MeteringPointCode, SubscriberCode};
 use crate::contact::ContactInformation;
+use crate::district::DistrictCode;
 use crate::identity::{Applicant, Role};
 use crate::money::Qapik;
 use crate::property::PropertyData;
+use crate::routing::DepartmentCode;
 use crate::status::{Action, Status};
 use crate::text::{has_control_characters, string_newtype};
+use crate::workflow::Outcome;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -273,6 +276,20 @@ pub struct TimelineEntry {
     pub comment: Option<String>,
 }
 
+/// The company's side of an application: where it is worked, by whom, until when, and what came
+/// of it. Empty for a draft.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Work {
+    /// The district it is routed by (the supply address's, or the property's).
+    pub district: Option<DistrictCode>,
+    /// `None` when no department serves the district: supervisors see it and assign it.
+    pub department: Option<DepartmentCode>,
+    /// The operator it is assigned to, by their identifier.
+    pub assignee: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub outcome: Outcome,
+}
+
 /// An application as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Application {
@@ -281,6 +298,7 @@ pub struct Application {
     pub applicant: Applicant,
     pub steps: Steps,
     pub contact: Option<ContactInformation>,
+    pub work: Work,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
@@ -309,6 +327,7 @@ pub struct NewApplication {
     pub applicant: Applicant,
     pub steps: Steps,
     pub contact: Option<ContactInformation>,
+    pub work: Work,
     pub created_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub timeline: Vec<TimelineEntry>,
@@ -330,6 +349,18 @@ pub enum Step {
 }
 
 impl Step {
+    pub const ALL: [Self; 5] = [
+        Self::Subscriber,
+        Self::Account,
+        Self::Property,
+        Self::DamageDescription,
+        Self::Contact,
+    ];
+
+    pub fn parse(field: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.field() == field)
+    }
+
     /// The request field that fills the step.
     pub fn field(self) -> &'static str {
         match self {

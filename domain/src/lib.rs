@@ -6,6 +6,7 @@
 
 pub mod account_change;
 pub mod application;
+pub mod back_office;
 pub mod catalogue;
 pub mod codes;
 pub mod contact;
@@ -15,7 +16,10 @@ pub mod meter_damage;
 pub mod money;
 pub mod ports;
 pub mod property;
+pub mod routing;
 pub mod service;
+pub mod service_level;
 pub mod status;
+pub mod workflow;
 
 mod text;

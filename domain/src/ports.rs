@@ -12,6 +12,7 @@ use crate::district::DistrictCode;
 use crate::identity::{Pin, Tin};
 use crate::money::Qapik;
 use crate::property::{PropertyKey, PropertyType, RegisterExtractNumber};
+use crate::routing::{Department, DepartmentCode};
 use crate::status::Status;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -163,6 +164,54 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// The company's departments (master data).
+pub trait DepartmentDirectory: Send + Sync {
+    fn departments(&self) -> Result<Vec<Department>, Unavailable>;
+}
+
+/// A change of the subscriber account that an approved account change makes, stored in the same
+/// transaction as the approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountEffect {
+    /// The applicant becomes the holder of the account.
+    Transfer {
+        code: SubscriberCode,
+        new_holder: Pin,
+        name: PersonName,
+    },
+    /// The holder's new name is written on the account.
+    Rename {
+        code: SubscriberCode,
+        name: PersonName,
+    },
+}
+
+/// How the inbox is sorted (oldest first: the longest waiting on top).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InboxOrder {
+    #[default]
+    SubmittedAt,
+    DueAt,
+}
+
+/// Filters and page of the staff inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InboxQuery {
+    /// Only this department's applications; `None` for all (supervisors).
+    pub department: Option<DepartmentCode>,
+    pub status: Option<Status>,
+    pub kind: Option<ApplicationKind>,
+    pub district: Option<DistrictCode>,
+    pub assignee: Option<String>,
+    pub submitted_from: Option<DateTime<Utc>>,
+    pub submitted_to: Option<DateTime<Utc>>,
+    /// Only applications open and past due at this time.
+    pub overdue_at: Option<DateTime<Utc>>,
+    pub order: InboxOrder,
+    pub limit: u32,
+    pub offset: u64,
+}
+
 /// Filters and page of "My applications".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplicationQuery {
@@ -216,6 +265,16 @@ pub trait ApplicationStore: Send + Sync {
         &self,
         application: &Application,
         new_entries: &[TimelineEntry],
+    ) -> Result<Application, StoreError> {
+        self.update_with_effects(application, new_entries, &[])
+    }
+
+    /// [`ApplicationStore::update`], and the account changes in the same transaction.
+    fn update_with_effects(
+        &self,
+        application: &Application,
+        new_entries: &[TimelineEntry],
+        effects: &[AccountEffect],
     ) -> Result<Application, StoreError>;
 
     /// The open application of `kind` for the target, if any.
@@ -226,6 +285,15 @@ pub trait ApplicationStore: Send + Sync {
     ) -> Result<Option<ApplicationNumber>, Unavailable>;
 
     fn list(&self, query: &ApplicationQuery) -> Result<ApplicationPage, Unavailable>;
+
+    /// The staff inbox (pages by offset; `next_after` is unused).
+    fn inbox(&self, query: &InboxQuery) -> Result<ApplicationPage, Unavailable>;
+
+    /// How many submitted applications are in each status, in a department or in all.
+    fn counts(
+        &self,
+        department: Option<&DepartmentCode>,
+    ) -> Result<Vec<(Status, u64)>, Unavailable>;
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! a decision, and stores the decision with one call to the store (one transaction).
 
 use crate::account_change::{self, AccountChangeRefusal};
+use crate::application::Work;
 use crate::application::{
     AccountSelection, Actor, Application, ApplicationKind, ApplicationNumber, DamageDescription,
     DebtCheck, MeterDamageTarget, NewApplication, Step, Steps, TimelineEntry, missing_steps,
@@ -12,10 +13,12 @@ use crate::identity::{Applicant, Role, Tin};
 use crate::meter_damage::{self, MeterDamageRefusal};
 use crate::ports::{
     ApplicationPage, ApplicationQuery, ApplicationStore, Billing, BusinessInformation,
-    CitizenRegistry, Clock, DebtStatement, HeadCodeAccount, MainInformation, MeteringPoint,
-    PropertyRegistry, StoreError, SubscriberAccount, Unavailable,
+    CitizenRegistry, Clock, DebtStatement, DepartmentDirectory, HeadCodeAccount, MainInformation,
+    MeteringPoint, PropertyRegistry, StoreError, SubscriberAccount, Unavailable,
 };
 use crate::property::PropertyData;
+use crate::routing::{application_district, route};
+use crate::service_level::ServiceLevels;
 use crate::status::{Action, Status, TransitionError, next_status};
 use chrono::{DateTime, Datelike, Utc};
 use std::sync::Arc;
@@ -53,6 +56,20 @@ pub enum ServiceError {
     Transition(#[from] TransitionError),
     #[error("the application was changed meanwhile; read it again")]
     VersionConflict,
+    #[error("the application has changed since it was read; read it again and retry")]
+    StaleVersion,
+    #[error(transparent)]
+    ActionData(#[from] crate::workflow::ActionDataError),
+    #[error("no department {0} works applications of this kind")]
+    UnknownDepartment(crate::routing::DepartmentCode),
+    #[error("an operator's token must name the department")]
+    NoDepartment,
+    #[error("this operation is for staff")]
+    ForbiddenRole,
+    #[error("reassign with the assignment operation")]
+    UseAssignment,
+    #[error("the {step} step was not asked to be corrected", step = .0.field())]
+    StepNotRequested(Step),
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
 }
@@ -94,8 +111,10 @@ pub struct Ports {
     pub citizens: Arc<dyn CitizenRegistry>,
     pub billing: Arc<dyn Billing>,
     pub properties: Arc<dyn PropertyRegistry>,
+    pub departments: Arc<dyn DepartmentDirectory>,
     pub store: Arc<dyn ApplicationStore>,
     pub clock: Arc<dyn Clock>,
+    pub service_levels: ServiceLevels,
 }
 
 impl std::fmt::Debug for Ports {
@@ -188,10 +207,12 @@ impl ApplicantService {
             Status::Draft,
             None,
         )];
+        let mut work = Work::default();
         let (status, submitted_at) = if submit {
             // Submitting checks every step, the given ones included.
             let submitted = next_status(kind, Status::Draft, Action::Submit, Role::Applicant)?;
             self.check_complete(&mut draft, now)?;
+            work = self.routed_work(&draft.steps, now)?;
             timeline.push(entry(
                 applicant,
                 now,
@@ -210,6 +231,7 @@ impl ApplicantService {
             applicant: applicant.clone(),
             steps: draft.steps,
             contact: draft.contact,
+            work,
             created_at: now,
             submitted_at,
             timeline,
@@ -279,9 +301,14 @@ impl ApplicantService {
         self.check_complete(&mut draft, now)?;
         let from = application.status;
         application.steps = draft.steps;
+        if action == Action::Resubmit {
+            self.resume_work(&mut application, now);
+        } else {
+            application.work = self.routed_work(&application.steps, now)?;
+            application.submitted_at = Some(now);
+        }
         application.status = to;
         application.updated_at = now;
-        application.submitted_at = Some(now);
         let submitted = entry(applicant, now, action, Some(from), to, None);
         self.ports
             .store
@@ -336,6 +363,55 @@ impl ApplicantService {
             .find(number)?
             .filter(|application| application.belongs_to(applicant))
             .ok_or(ServiceError::ApplicationNotFound)
+    }
+
+    /// Where a newly submitted application goes, and when it is due.
+    fn routed_work(&self, steps: &Steps, now: DateTime<Utc>) -> Result<Work, ServiceError> {
+        let supply_district = match steps {
+            Steps::MeterDamage {
+                target: Some(MeterDamageTarget::Residential { subscriber_code }),
+                ..
+            } => self
+                .ports
+                .billing
+                .account(subscriber_code)?
+                .map(|a| a.district),
+            Steps::MeterDamage {
+                target: Some(MeterDamageTarget::NonResidential { head_code, .. }),
+                ..
+            } => self.ports.billing.head_code(head_code)?.map(|h| h.district),
+            _ => None,
+        };
+        let district = application_district(steps, supply_district);
+        let departments = self.ports.departments.departments()?;
+        // No department for the district: the application waits, unassigned, for a supervisor.
+        let department = route(steps.kind(), district, &departments).ok();
+        Ok(Work {
+            district,
+            department,
+            assignee: None,
+            due_at: Some(self.ports.service_levels.due_at(steps.kind(), now)),
+            outcome: Default::default(),
+        })
+    }
+
+    /// Back from the applicant after a correction: the clock runs again for the working days
+    /// that were left, and the request is answered.
+    fn resume_work(&self, application: &mut Application, now: DateTime<Utc>) {
+        let returned_at = application
+            .timeline
+            .iter()
+            .rev()
+            .find(|e| e.action == Action::ReturnForCorrection)
+            .map(|e| e.at);
+        if let (Some(due_at), Some(returned_at)) = (application.work.due_at, returned_at) {
+            application.work.due_at = Some(self.ports.service_levels.due_after_correction(
+                due_at,
+                returned_at,
+                now,
+            ));
+        }
+        application.work.outcome.correction = None;
     }
 
     /// The 409 for `applicant` about the open application `open`.
@@ -714,6 +790,7 @@ mod tests {
                 applicant: new.applicant,
                 steps: new.steps,
                 contact: new.contact,
+                work: new.work,
                 created_at: new.created_at,
                 updated_at: new.created_at,
                 submitted_at: new.submitted_at,
@@ -727,10 +804,11 @@ mod tests {
             let stored = self.applications.lock().unwrap_or_else(|e| e.into_inner());
             Ok(stored.iter().find(|a| &a.number == number).cloned())
         }
-        fn update(
+        fn update_with_effects(
             &self,
             application: &Application,
             new_entries: &[TimelineEntry],
+            _effects: &[crate::ports::AccountEffect],
         ) -> Result<Application, StoreError> {
             if std::mem::take(&mut *self.stale.lock().unwrap_or_else(|e| e.into_inner())) {
                 return Err(StoreError::VersionConflict);
@@ -771,6 +849,36 @@ mod tests {
                 next_after: None,
             })
         }
+        fn inbox(&self, _: &crate::ports::InboxQuery) -> Result<ApplicationPage, Unavailable> {
+            self.list(&ApplicationQuery {
+                applicant: pin("5T9BQ4E"),
+                acting_for: None,
+                status: None,
+                kind: None,
+                limit: 0,
+                after: None,
+            })
+        }
+        fn counts(
+            &self,
+            _: Option<&crate::routing::DepartmentCode>,
+        ) -> Result<Vec<(Status, u64)>, Unavailable> {
+            Ok(vec![])
+        }
+    }
+
+    impl DepartmentDirectory for World {
+        fn departments(&self) -> Result<Vec<crate::routing::Department>, Unavailable> {
+            Ok(vec![crate::routing::Department {
+                code: crate::routing::DepartmentCode::parse("BAKI-QEYDIYYAT")
+                    .unwrap_or_else(|_| unreachable!()),
+                name: "Bakı qeydiyyat ofisi".into(),
+                kind: ApplicationKind::AccountChange,
+                districts: vec![
+                    DistrictCode::parse("AZ-BA-NRM").unwrap_or_else(|_| unreachable!()),
+                ],
+            }])
+        }
     }
 
     struct FixedClock;
@@ -786,8 +894,10 @@ mod tests {
             citizens: world.clone(),
             billing: world.clone(),
             properties: world.clone(),
+            departments: world.clone(),
             store: world.clone(),
             clock: Arc::new(FixedClock),
+            service_levels: ServiceLevels::default(),
         };
         (ApplicantService::new(ports), world)
     }
@@ -867,6 +977,12 @@ mod tests {
                 .collect::<Vec<_>>(),
             [Action::Create, Action::Submit]
         );
+        assert_eq!(
+            created.work.department.as_ref().map(|d| d.as_str()),
+            Some("BAKI-QEYDIYYAT"),
+            "routed by the property's district"
+        );
+        assert!(created.work.due_at.is_some());
         let Steps::AccountChange {
             debt_check: Some(check),
             ..

@@ -111,10 +111,12 @@ pub enum Action {
     Reject,
     ReturnForCorrection,
     Resubmit,
+    /// A supervisor gives the application to another department or operator; the status stays.
+    Assign,
 }
 
 impl Action {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Create,
         Self::Submit,
         Self::Cancel,
@@ -127,6 +129,7 @@ impl Action {
         Self::Reject,
         Self::ReturnForCorrection,
         Self::Resubmit,
+        Self::Assign,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +146,7 @@ impl Action {
             Self::Reject => "reject",
             Self::ReturnForCorrection => "return-for-correction",
             Self::Resubmit => "resubmit",
+            Self::Assign => "assign",
         }
     }
 
@@ -168,7 +172,8 @@ fn role_may(role: Role, action: Action) -> bool {
     );
     match role {
         Role::Applicant => applicant_action,
-        Role::Operator | Role::Supervisor => !applicant_action,
+        Role::Operator => !applicant_action && action != Action::Assign,
+        Role::Supervisor => !applicant_action,
         Role::Admin => false,
     }
 }
@@ -181,6 +186,7 @@ fn target(kind: ApplicationKind, status: Status, action: Action) -> Option<Statu
         (_, S::Draft, Action::Submit) => S::Submitted,
         (_, S::Draft | S::Submitted | S::ReturnedForCorrection, Action::Cancel) => S::Cancelled,
         (_, S::ReturnedForCorrection, Action::Resubmit) => S::Submitted,
+        (_, open, Action::Assign) if open.is_open() && open.applies_to(kind) => open,
         (MeterDamageInvestigation, S::Submitted, Action::Accept) => S::Accepted,
         (MeterDamageInvestigation, S::Accepted, Action::ScheduleInspection) => {
             S::InspectionScheduled

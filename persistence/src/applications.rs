@@ -3,21 +3,27 @@
 use crate::connection::{Database, DbConnection, unavailable};
 use crate::schema::{application_number_sequences, application_timeline, applications};
 use crate::time::{from_stored, to_stored};
-use chrono::{Datelike, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use domain::application::{
     AccountChangeVariant, AccountSelection, Actor, Application, ApplicationKind, ApplicationNumber,
-    DamageDescription, DebtCheck, MeterDamageTarget, NewApplication, Steps, TimelineEntry,
+    DamageDescription, DebtCheck, MeterDamageTarget, NewApplication, Step, Steps, TimelineEntry,
+    Work,
 };
 use domain::codes::{HeadCode, MeteringPointCode, SubscriberCode};
 use domain::contact::{ContactInformation, EmailAddress, MobileNumber};
 use domain::district::DistrictCode;
 use domain::identity::{Applicant, LoginMethod, Pin, Role, Tin};
 use domain::money::Qapik;
-use domain::ports::{ApplicationPage, ApplicationQuery, ApplicationStore, StoreError, Unavailable};
+use domain::ports::{
+    AccountEffect, ApplicationPage, ApplicationQuery, ApplicationStore, InboxOrder, InboxQuery,
+    StoreError, Unavailable,
+};
 use domain::property::{PropertyData, PropertyKey, PropertyType, RegisterExtractNumber};
+use domain::routing::DepartmentCode;
 use domain::status::{Action, Status};
+use domain::workflow::{DamageCause, InspectionFindings, InspectionVisit, MeterReading, Outcome};
 
 /// Applications on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
@@ -35,6 +41,11 @@ const RESIDENTIAL: &str = "residential";
 const NON_RESIDENTIAL: &str = "non-residential";
 /// Mobile numbers are stored as one text, E.164 numbers separated by commas.
 const MOBILE_SEPARATOR: char = ',';
+/// Meter readings are stored as `register=kWh` pairs separated by semicolons.
+const READINGS_SEPARATOR: &str = ";";
+const READING_SEPARATOR: char = '=';
+/// The steps asked to be corrected, by field name, separated by commas.
+const STEPS_SEPARATOR: &str = ",";
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = applications)]
@@ -61,6 +72,22 @@ struct ApplicationRow {
     debt_checked_at: Option<NaiveDateTime>,
     mobile_numbers: Option<String>,
     email: Option<String>,
+    district_code: Option<String>,
+    department_code: Option<String>,
+    assignee: Option<String>,
+    due_at: Option<NaiveDateTime>,
+    visit_date: Option<NaiveDate>,
+    visit_from: Option<NaiveTime>,
+    visit_to: Option<NaiveTime>,
+    damage_found: Option<bool>,
+    damage_cause: Option<String>,
+    act_number: Option<String>,
+    meter_readings: Option<String>,
+    result_text: Option<String>,
+    rejection_reason: Option<String>,
+    correction_steps: Option<String>,
+    correction_request: Option<String>,
+    decided_at: Option<NaiveDateTime>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     submitted_at: Option<NaiveDateTime>,
@@ -88,6 +115,22 @@ struct ApplicationChanges {
     mobile_numbers: Option<String>,
     email: Option<String>,
     open_target: Option<String>,
+    district_code: Option<String>,
+    department_code: Option<String>,
+    assignee: Option<String>,
+    due_at: Option<NaiveDateTime>,
+    visit_date: Option<NaiveDate>,
+    visit_from: Option<NaiveTime>,
+    visit_to: Option<NaiveTime>,
+    damage_found: Option<bool>,
+    damage_cause: Option<String>,
+    act_number: Option<String>,
+    meter_readings: Option<String>,
+    result_text: Option<String>,
+    rejection_reason: Option<String>,
+    correction_steps: Option<String>,
+    correction_request: Option<String>,
+    decided_at: Option<NaiveDateTime>,
     updated_at: NaiveDateTime,
     submitted_at: Option<NaiveDateTime>,
     version: i64,
@@ -133,6 +176,7 @@ fn changes_of(
     status: Status,
     steps: &Steps,
     contact: Option<&ContactInformation>,
+    work: &Work,
     updated_at: NaiveDateTime,
     submitted_at: Option<NaiveDateTime>,
     version: i64,
@@ -163,6 +207,43 @@ fn changes_of(
             .and_then(|c| c.email())
             .map(|e| e.as_str().to_owned()),
         open_target: steps.target_key().filter(|_| status.is_open()),
+        district_code: work.district.map(|d| d.as_str().to_owned()),
+        department_code: work.department.as_ref().map(ToString::to_string),
+        assignee: work.assignee.clone(),
+        due_at: work.due_at.map(to_stored),
+        visit_date: work.outcome.visit.map(|v| v.date),
+        visit_from: work.outcome.visit.map(|v| v.from),
+        visit_to: work.outcome.visit.map(|v| v.to),
+        damage_found: work.outcome.findings.as_ref().map(|f| f.damage_found),
+        damage_cause: work
+            .outcome
+            .findings
+            .as_ref()
+            .and_then(|f| f.cause)
+            .map(|c| c.as_str().to_owned()),
+        act_number: work.outcome.findings.as_ref().map(|f| f.act_number.clone()),
+        meter_readings: work.outcome.findings.as_ref().map(|f| {
+            f.readings
+                .iter()
+                .map(|r| format!("{}{READING_SEPARATOR}{}", r.register, r.value_kwh))
+                .collect::<Vec<_>>()
+                .join(READINGS_SEPARATOR)
+        }),
+        result_text: work.outcome.result.clone(),
+        rejection_reason: work.outcome.rejection_reason.clone(),
+        correction_steps: work.outcome.correction.as_ref().map(|(steps, _)| {
+            steps
+                .iter()
+                .map(|s| s.field())
+                .collect::<Vec<_>>()
+                .join(STEPS_SEPARATOR)
+        }),
+        correction_request: work
+            .outcome
+            .correction
+            .as_ref()
+            .map(|(_, request)| request.clone()),
+        decided_at: work.outcome.decided_at.map(to_stored),
         updated_at,
         submitted_at,
         version,
@@ -394,11 +475,126 @@ fn to_domain(row: &ApplicationRow, timeline: Vec<TimelineRow>) -> Result<Applica
         },
         steps,
         contact,
+        work: work_of(row)?,
         created_at: from_stored(row.created_at),
         updated_at: from_stored(row.updated_at),
         submitted_at: row.submitted_at.map(from_stored),
         version: row.version,
         timeline,
+    })
+}
+
+/// Changes the subscriber account as an approved account change says. The account exists: the
+/// application was checked against it; should it be gone, the whole approval is rolled back.
+fn apply_account_effect(conn: &mut DbConnection, effect: &AccountEffect) -> Result<(), WriteError> {
+    use crate::schema::subscriber_accounts::dsl as accounts;
+    let updated = match effect {
+        AccountEffect::Transfer {
+            code,
+            new_holder,
+            name,
+        } => diesel::update(accounts::subscriber_accounts.find(code.as_str()))
+            .set((
+                accounts::holder_pin.eq(new_holder.as_str()),
+                accounts::holder_first_name.eq(&name.first_name),
+                accounts::holder_last_name.eq(&name.last_name),
+            ))
+            .execute(conn)?,
+        AccountEffect::Rename { code, name } => {
+            diesel::update(accounts::subscriber_accounts.find(code.as_str()))
+                .set((
+                    accounts::holder_first_name.eq(&name.first_name),
+                    accounts::holder_last_name.eq(&name.last_name),
+                ))
+                .execute(conn)?
+        }
+    };
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(WriteError::Store(StoreError::Unavailable(
+            Unavailable::stored_data(
+                "the subscriber account of an approved account change is missing",
+            ),
+        )))
+    }
+}
+
+/// The company's side of a stored application.
+fn work_of(row: &ApplicationRow) -> Result<Work, Unavailable> {
+    let n = row.number.as_str();
+    let visit = match (row.visit_date, row.visit_from, row.visit_to) {
+        (Some(date), Some(from), Some(to)) => Some(InspectionVisit { date, from, to }),
+        (None, None, None) => None,
+        _ => return Err(corrupt(n, "inspection visit")),
+    };
+    let findings = match (
+        row.damage_found,
+        row.act_number.as_deref(),
+        row.meter_readings.as_deref(),
+    ) {
+        (Some(damage_found), Some(act_number), Some(readings)) => Some(InspectionFindings {
+            damage_found,
+            cause: row
+                .damage_cause
+                .as_deref()
+                .map(|c| some_or_corrupt(n, "damage cause", DamageCause::parse(c)))
+                .transpose()?,
+            act_number: act_number.to_owned(),
+            readings: readings
+                .split(READINGS_SEPARATOR)
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (register, value) = pair
+                        .split_once(READING_SEPARATOR)
+                        .ok_or_else(|| corrupt(n, "meter reading"))?;
+                    Ok(MeterReading {
+                        register: register.to_owned(),
+                        value_kwh: value.parse().map_err(|_| corrupt(n, "meter reading"))?,
+                    })
+                })
+                .collect::<Result<_, Unavailable>>()?,
+        }),
+        (None, None, None) => None,
+        _ => return Err(corrupt(n, "inspection findings")),
+    };
+    let correction = match (
+        row.correction_steps.as_deref(),
+        row.correction_request.as_deref(),
+    ) {
+        (Some(steps), Some(request)) => Some((
+            steps
+                .split(STEPS_SEPARATOR)
+                .map(|s| some_or_corrupt(n, "correction step", Step::parse(s)))
+                .collect::<Result<_, _>>()?,
+            request.to_owned(),
+        )),
+        (None, None) => None,
+        _ => return Err(corrupt(n, "correction request")),
+    };
+    Ok(Work {
+        district: parse_optional(
+            n,
+            "district",
+            row.district_code.as_deref(),
+            DistrictCode::parse,
+        )?,
+        department: parse_optional(
+            n,
+            "department",
+            row.department_code.as_deref(),
+            DepartmentCode::parse,
+        )?,
+        assignee: row.assignee.clone(),
+        due_at: row.due_at.map(from_stored),
+        outcome: Outcome {
+            visit,
+            findings,
+            result: row.result_text.clone(),
+            rejection_reason: row.rejection_reason.clone(),
+            correction,
+            decided_at: row.decided_at.map(from_stored),
+        },
     })
 }
 
@@ -547,6 +743,7 @@ impl ApplicationStore for DieselApplicationStore {
                         new.status,
                         &new.steps,
                         new.contact.as_ref(),
+                        &new.work,
                         to_stored(new.created_at),
                         new.submitted_at.map(to_stored),
                         1,
@@ -575,10 +772,11 @@ impl ApplicationStore for DieselApplicationStore {
         }
     }
 
-    fn update(
+    fn update_with_effects(
         &self,
         application: &Application,
         new_entries: &[TimelineEntry],
+        effects: &[AccountEffect],
     ) -> Result<Application, StoreError> {
         let kind = application.kind();
         let target_key = application.steps.target_key();
@@ -588,6 +786,7 @@ impl ApplicationStore for DieselApplicationStore {
                 application.status,
                 &application.steps,
                 application.contact.as_ref(),
+                &application.work,
                 to_stored(application.updated_at),
                 application.submitted_at.map(to_stored),
                 application.version + 1,
@@ -615,6 +814,9 @@ impl ApplicationStore for DieselApplicationStore {
                 .select(applications::id)
                 .first(conn)?;
             insert_timeline(conn, id, new_entries)?;
+            for effect in effects {
+                apply_account_effect(conn, effect)?;
+            }
             load(conn, number)?.ok_or(WriteError::Store(StoreError::NotFound))
         })
     }
@@ -635,6 +837,103 @@ impl ApplicationStore for DieselApplicationStore {
         number
             .map(|n| ApplicationNumber::parse(&n).map_err(|_| corrupt(&n, "number")))
             .transpose()
+    }
+
+    fn inbox(&self, query: &InboxQuery) -> Result<ApplicationPage, Unavailable> {
+        let mut conn = self.db.connection()?;
+        let open: Vec<&str> = Status::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .map(Status::as_str)
+            .collect();
+        let filtered = || {
+            let mut select = applications::table
+                .filter(applications::status.ne(Status::Draft.as_str()))
+                .into_boxed();
+            if let Some(department) = &query.department {
+                select = select.filter(applications::department_code.eq(department.as_str()));
+            }
+            if let Some(status) = query.status {
+                select = select.filter(applications::status.eq(status.as_str()));
+            }
+            if let Some(kind) = query.kind {
+                select = select.filter(applications::kind.eq(kind.as_str()));
+            }
+            if let Some(district) = query.district {
+                select = select.filter(applications::district_code.eq(district.as_str()));
+            }
+            if let Some(assignee) = &query.assignee {
+                select = select.filter(applications::assignee.eq(assignee));
+            }
+            if let Some(from) = query.submitted_from {
+                select = select.filter(applications::submitted_at.ge(to_stored(from)));
+            }
+            if let Some(to) = query.submitted_to {
+                select = select.filter(applications::submitted_at.lt(to_stored(to)));
+            }
+            if let Some(now) = query.overdue_at {
+                select = select
+                    .filter(applications::due_at.lt(to_stored(now)))
+                    .filter(applications::status.eq_any(open.clone()));
+            }
+            select
+        };
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut *conn)
+            .map_err(|e| unavailable(&e))?;
+        let ordered = match query.order {
+            InboxOrder::SubmittedAt => {
+                filtered().order((applications::submitted_at.asc(), applications::id.asc()))
+            }
+            InboxOrder::DueAt => {
+                filtered().order((applications::due_at.asc(), applications::id.asc()))
+            }
+        };
+        let rows: Vec<ApplicationRow> = ordered
+            .limit(i64::from(query.limit))
+            .offset(i64::try_from(query.offset).unwrap_or(i64::MAX))
+            .select(ApplicationRow::as_select())
+            .load(&mut *conn)
+            .map_err(|e| unavailable(&e))?;
+        let items = rows
+            .iter()
+            .map(|row| to_domain(row, Vec::new()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ApplicationPage {
+            items,
+            total: u64::try_from(total).unwrap_or_default(),
+            next_after: None,
+        })
+    }
+
+    fn counts(
+        &self,
+        department: Option<&DepartmentCode>,
+    ) -> Result<Vec<(Status, u64)>, Unavailable> {
+        let mut conn = self.db.connection()?;
+        let mut select = applications::table
+            .filter(applications::status.ne(Status::Draft.as_str()))
+            .group_by(applications::status)
+            .select((applications::status, diesel::dsl::count_star()))
+            .into_boxed();
+        if let Some(department) = department {
+            select = select.filter(applications::department_code.eq(department.as_str()));
+        }
+        let rows: Vec<(String, i64)> = select.load(&mut *conn).map_err(|e| unavailable(&e))?;
+        let mut counts: Vec<(Status, u64)> = Status::ALL
+            .into_iter()
+            .filter(|s| *s != Status::Draft)
+            .map(|status| (status, 0))
+            .collect();
+        for (status, count) in rows {
+            let status = Status::parse(&status)
+                .ok_or_else(|| Unavailable::stored_data(format!("unknown status {status:?}")))?;
+            if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == status) {
+                slot.1 = u64::try_from(count).unwrap_or_default();
+            }
+        }
+        Ok(counts)
     }
 
     fn list(&self, query: &ApplicationQuery) -> Result<ApplicationPage, Unavailable> {

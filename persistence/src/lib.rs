@@ -7,6 +7,7 @@
 
 pub mod applications;
 pub mod connection;
+pub mod departments;
 pub mod local_registries;
 pub mod schema;
 pub mod seed;
@@ -14,4 +15,5 @@ mod time;
 
 pub use applications::DieselApplicationStore;
 pub use connection::{Backend, Database, DatabaseError, PoolOptions};
+pub use departments::DieselDepartments;
 pub use local_registries::LocalRegistries;

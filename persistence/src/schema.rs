@@ -82,6 +82,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    departments (code) {
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    department_districts (department_code, district_code) {
+        department_code -> Text,
+        district_code -> Text,
+    }
+}
+
+diesel::table! {
     application_number_sequences (prefix, year) {
         prefix -> Text,
         year -> Integer,
@@ -114,6 +129,22 @@ diesel::table! {
         mobile_numbers -> Nullable<Text>,
         email -> Nullable<Text>,
         open_target -> Nullable<Text>,
+        district_code -> Nullable<Text>,
+        department_code -> Nullable<Text>,
+        assignee -> Nullable<Text>,
+        due_at -> Nullable<Timestamp>,
+        visit_date -> Nullable<Date>,
+        visit_from -> Nullable<Time>,
+        visit_to -> Nullable<Time>,
+        damage_found -> Nullable<Bool>,
+        damage_cause -> Nullable<Text>,
+        act_number -> Nullable<Text>,
+        meter_readings -> Nullable<Text>,
+        result_text -> Nullable<Text>,
+        rejection_reason -> Nullable<Text>,
+        correction_steps -> Nullable<Text>,
+        correction_request -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         submitted_at -> Nullable<Timestamp>,
@@ -138,6 +169,7 @@ diesel::table! {
 diesel::joinable!(application_timeline -> applications (application_id));
 diesel::joinable!(metering_points -> head_codes (head_code));
 diesel::joinable!(property_owners -> properties (property_id));
+diesel::joinable!(department_districts -> departments (department_code));
 
 diesel::allow_tables_to_appear_in_same_query!(
     citizens,
@@ -148,13 +180,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     metering_points,
     properties,
     property_owners,
+    departments,
+    department_districts,
     application_number_sequences,
     applications,
     application_timeline,
 );
 
 /// Every table, for checks that walk them all.
-pub const TABLES: [&str; 11] = [
+pub const TABLES: [&str; 13] = [
     "citizens",
     "businesses",
     "business_representatives",
@@ -163,6 +197,8 @@ pub const TABLES: [&str; 11] = [
     "metering_points",
     "properties",
     "property_owners",
+    "departments",
+    "department_districts",
     "application_number_sequences",
     "applications",
     "application_timeline",

@@ -5,17 +5,19 @@
 
 use crate::connection::{Database, DbConnection};
 use crate::schema::{
-    business_representatives, businesses, citizens, head_codes, metering_points, properties,
-    property_owners, subscriber_accounts,
+    business_representatives, businesses, citizens, department_districts, departments, head_codes,
+    metering_points, properties, property_owners, subscriber_accounts,
 };
 use crate::time::to_stored;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use domain::application::ApplicationKind;
 use domain::codes::{HeadCode, MeteringPointCode, SubscriberCode};
 use domain::district::DistrictCode;
 use domain::identity::{Pin, Tin};
 use domain::ports::Unavailable;
 use domain::property::{PropertyType, RegisterExtractNumber};
+use domain::routing::DepartmentCode;
 use serde::Deserialize;
 
 /// The seed file.
@@ -34,6 +36,35 @@ pub struct SeedFile {
     pub metering_points: Vec<SeedMeteringPoint>,
     #[serde(default)]
     pub properties: Vec<SeedProperty>,
+    #[serde(default)]
+    pub departments: Vec<SeedDepartment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedDepartment {
+    #[serde(deserialize_with = "department_code")]
+    pub code: DepartmentCode,
+    pub name: String,
+    pub kind: ApplicationKind,
+    #[serde(deserialize_with = "districts")]
+    pub district_codes: Vec<DistrictCode>,
+}
+
+fn department_code<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<DepartmentCode, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    DepartmentCode::parse(&raw).map_err(serde::de::Error::custom)
+}
+
+fn districts<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<DistrictCode>, D::Error> {
+    let raw = Vec::<String>::deserialize(deserializer)?;
+    raw.iter()
+        .map(|code| DistrictCode::parse(code).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,6 +161,7 @@ pub struct SeedSummary {
     pub head_codes: usize,
     pub metering_points: usize,
     pub properties: usize,
+    pub departments: usize,
 }
 
 impl SeedFile {
@@ -281,6 +313,31 @@ fn load_into(conn: &mut DbConnection, file: &SeedFile) -> Result<SeedSummary, Se
                 .execute(conn)?;
         }
     }
+    for d in &file.departments {
+        upsert!(
+            conn,
+            departments::table,
+            d.code.as_str(),
+            (
+                departments::code.eq(d.code.as_str()),
+                departments::name.eq(&d.name),
+                departments::kind.eq(d.kind.as_str()),
+            )
+        );
+        diesel::delete(
+            department_districts::table
+                .filter(department_districts::department_code.eq(d.code.as_str())),
+        )
+        .execute(conn)?;
+        for district in &d.district_codes {
+            diesel::insert_into(department_districts::table)
+                .values((
+                    department_districts::department_code.eq(d.code.as_str()),
+                    department_districts::district_code.eq(district.as_str()),
+                ))
+                .execute(conn)?;
+        }
+    }
     Ok(SeedSummary {
         citizens: file.citizens.len(),
         businesses: file.businesses.len(),
@@ -288,5 +345,6 @@ fn load_into(conn: &mut DbConnection, file: &SeedFile) -> Result<SeedSummary, Se
         head_codes: file.head_codes.len(),
         metering_points: file.metering_points.len(),
         properties: file.properties.len(),
+        departments: file.departments.len(),
     })
 }

@@ -1,7 +1,7 @@
 //! Applications: create (and optionally submit), fill in steps, submit, cancel, read, and
 //! "My applications".
 
-use crate::auth::ApplicantPrincipal;
+use crate::auth::{ApplicantPrincipal, Caller};
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::problem::{ApiError, ErrorCode};
 use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView};
@@ -223,29 +223,39 @@ pub async fn cancel_application(
     )))
 }
 
-/// One of the applicant's applications with its timeline. Another person's application is
-/// "not found".
+/// An application with its timeline and the actions the caller may take next, with its `ETag`.
+/// An applicant reads their own; an operator their department's; a supervisor any submitted
+/// one. Anything else is "not found".
 #[utoipa::path(
     tag = "applications",
     operation_id = "get-application",
     security(("bearer" = [])),
     params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
-    responses((status = 200, description = "The application", body = ApplicationView))
+    responses((status = 200, description = "The application", body = ApplicationView,
+        headers(("ETag" = String, description = "Its version, for If-Match"))))
 )]
 #[get("/applications/{number}")]
 pub async fn get_application(
     state: web::Data<AppState>,
-    ApplicantPrincipal(principal): ApplicantPrincipal,
+    caller: Caller,
     path: web::Path<String>,
-) -> Result<web::Json<ApplicationView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let number = parse_number(&path)?;
-    let service = state.service.clone();
-    let applicant = principal.applicant();
-    let application = blocking(move || service.get(&applicant, &number)).await?;
-    Ok(web::Json(ApplicationView::new(
-        &application,
-        Role::Applicant,
-    )))
+    let view = match caller {
+        Caller::Applicant(principal) => {
+            let service = state.service.clone();
+            let applicant = principal.applicant();
+            let application = blocking(move || service.get(&applicant, &number)).await?;
+            ApplicationView::new(&application, Role::Applicant)
+        }
+        Caller::Staff(staff) => {
+            let back_office = state.back_office.clone();
+            let role = staff.role;
+            let application = blocking(move || back_office.get(&staff, &number)).await?;
+            ApplicationView::new(&application, role)
+        }
+    };
+    Ok(crate::routes::staff::with_etag(view))
 }
 
 /// Filters and page of "My applications". Paging is by opaque cursor: pass the previous page's

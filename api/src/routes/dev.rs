@@ -8,22 +8,27 @@ use crate::state::AppState;
 use crate::vocabulary::{LoginMethod, Role};
 use actix_web::{post, web};
 use domain::identity::{Pin, Tin};
+use domain::routing::DepartmentCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Who the development token is for.
+/// Who the development token is for: an applicant by PIN, or a staff member by employee id.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"pin": "5R7KQ2M", "login_method": "asan-imza"}))]
 pub struct DevTokenRequest {
-    /// The person's PIN (FİN), 7 letters and digits.
-    pub pin: String,
+    /// An applicant's PIN (FİN), 7 letters and digits; required with the `applicant` role.
+    pub pin: Option<String>,
+    /// A staff member's identifier, like `operator-1`; required without the `applicant` role.
+    pub employee_id: Option<String>,
     /// The business's VÖEN, to act for it.
     pub tin: Option<String>,
     /// Default `["applicant"]`.
     pub roles: Option<Vec<Role>>,
     /// Default `asan-imza`.
     pub login_method: Option<LoginMethod>,
+    /// An operator's department code (see `GET /api/v1/departments`).
+    pub department: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,10 +56,59 @@ pub async fn create_dev_token(
     issuer: web::Data<DevTokenIssuer>,
     JsonBody(request): JsonBody<DevTokenRequest>,
 ) -> Result<web::Json<DevTokenResponse>, ApiError> {
+    let token_request = token_request(request)?;
+    let token = issuer.issue(&token_request, state.clock.now())?;
+    Ok(web::Json(DevTokenResponse {
+        access_token: token,
+        token_type: "Bearer".to_owned(),
+        expires_in: DEV_TOKEN_LIFETIME_SECONDS,
+    }))
+}
+
+const MAX_EMPLOYEE_ID_LENGTH: usize = 64;
+
+/// Checks the request, reporting every field at fault.
+fn token_request(request: DevTokenRequest) -> Result<TokenRequest, ApiError> {
     let mut errors = Vec::new();
-    let pin = Pin::parse(&request.pin)
-        .map_err(|e| errors.push(FieldViolation::new("pin", "invalid-pin", e.to_string())))
-        .ok();
+    let roles: Vec<domain::identity::Role> = request.roles.map_or_else(
+        || vec![domain::identity::Role::Applicant],
+        |roles| roles.into_iter().map(Into::into).collect(),
+    );
+    let subject = if roles.contains(&domain::identity::Role::Applicant) {
+        match request.pin.as_deref().map(Pin::parse) {
+            Some(Ok(pin)) => Some(pin.to_string()),
+            Some(Err(e)) => {
+                errors.push(FieldViolation::new("pin", "invalid-pin", e.to_string()));
+                None
+            }
+            None => {
+                errors.push(FieldViolation::new(
+                    "pin",
+                    "required",
+                    "an applicant's token is for a PIN",
+                ));
+                None
+            }
+        }
+    } else {
+        match request.employee_id.as_deref().map(str::trim) {
+            Some(id)
+                if !id.is_empty()
+                    && id.len() <= MAX_EMPLOYEE_ID_LENGTH
+                    && !id.chars().any(char::is_control) =>
+            {
+                Some(id.to_owned())
+            }
+            _ => {
+                errors.push(FieldViolation::new(
+                    "employee_id",
+                    "required",
+                    "a staff token is for an employee id of 1 to 64 characters",
+                ));
+                None
+            }
+        }
+    };
     let tin = request
         .tin
         .as_deref()
@@ -63,25 +117,31 @@ pub async fn create_dev_token(
         .map_err(|e| errors.push(FieldViolation::new("tin", "invalid-tin", e.to_string())))
         .ok()
         .flatten();
-    let Some(pin) = pin.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::validation(errors));
-    };
-    let token_request = TokenRequest {
-        pin,
-        tin,
-        roles: request.roles.map_or_else(
-            || vec![domain::identity::Role::Applicant],
-            |roles| roles.into_iter().map(Into::into).collect(),
-        ),
-        login_method: request
-            .login_method
-            .map_or(domain::identity::LoginMethod::AsanImza, Into::into),
-        lifetime_seconds: DEV_TOKEN_LIFETIME_SECONDS,
-    };
-    let token = issuer.issue(&token_request, state.clock.now())?;
-    Ok(web::Json(DevTokenResponse {
-        access_token: token,
-        token_type: "Bearer".to_owned(),
-        expires_in: DEV_TOKEN_LIFETIME_SECONDS,
-    }))
+    let department = request
+        .department
+        .as_deref()
+        .map(DepartmentCode::parse)
+        .transpose()
+        .map_err(|e| {
+            errors.push(FieldViolation::new(
+                "department",
+                "invalid-department",
+                e.to_string(),
+            ))
+        })
+        .ok()
+        .flatten();
+    match subject {
+        Some(subject) if errors.is_empty() => Ok(TokenRequest {
+            subject,
+            tin,
+            roles,
+            login_method: request
+                .login_method
+                .map_or(domain::identity::LoginMethod::AsanImza, Into::into),
+            department,
+            lifetime_seconds: DEV_TOKEN_LIFETIME_SECONDS,
+        }),
+        _ => Err(ApiError::validation(errors)),
+    }
 }

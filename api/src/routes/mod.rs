@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod dev;
 pub mod fallback;
 pub mod me;
+pub mod staff;
 
 use crate::config::Mode;
 use utoipa_actix_web::scope;
@@ -31,6 +32,11 @@ pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
                 .service(applications::submit_application)
                 .service(applications::cancel_application)
                 .service(applications::get_application)
+                .service(staff::inbox)
+                .service(staff::inbox_counts)
+                .service(staff::departments)
+                .service(staff::act)
+                .service(staff::assign)
                 .configure(move |config: &mut ServiceConfig<'_>| {
                     if mode == Mode::Development {
                         config.service(dev::create_dev_token);

@@ -1,6 +1,8 @@
 DROP TABLE application_timeline;
 DROP TABLE applications;
 DROP TABLE application_number_sequences;
+DROP TABLE department_districts;
+DROP TABLE departments;
 DROP TABLE property_owners;
 DROP TABLE properties;
 DROP TABLE metering_points;

@@ -68,6 +68,19 @@ CREATE TABLE property_owners (
     PRIMARY KEY (property_id, pin)
 );
 
+-- The company's departments and the districts each serves, by kind of application.
+CREATE TABLE departments (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('meter-damage-investigation', 'account-change'))
+);
+
+CREATE TABLE department_districts (
+    department_code TEXT NOT NULL REFERENCES departments (code) ON DELETE CASCADE,
+    district_code TEXT NOT NULL,
+    PRIMARY KEY (department_code, district_code)
+);
+
 -- One counter per number prefix and year; the row lock of the UPDATE makes numbers unique
 -- across service instances.
 CREATE TABLE application_number_sequences (
@@ -103,6 +116,23 @@ CREATE TABLE applications (
     -- The target key while the application is open, NULL otherwise: the unique index below is
     -- the last guard of "one open application per kind and target".
     open_target TEXT,
+    -- The company's side: routing, assignment, due time, and the outcome.
+    district_code TEXT,
+    department_code TEXT,
+    assignee TEXT,
+    due_at TIMESTAMP,
+    visit_date DATE,
+    visit_from TIME,
+    visit_to TIME,
+    damage_found BOOLEAN,
+    damage_cause TEXT,
+    act_number TEXT,
+    meter_readings TEXT,
+    result_text TEXT,
+    rejection_reason TEXT,
+    correction_steps TEXT,
+    correction_request TEXT,
+    decided_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     submitted_at TIMESTAMP,
@@ -110,6 +140,10 @@ CREATE TABLE applications (
 );
 CREATE UNIQUE INDEX applications_one_open_per_target ON applications (kind, open_target);
 CREATE INDEX applications_by_applicant ON applications (applicant_pin, id DESC);
+-- The inbox: a department's (or all) applications by status, oldest first or by due time.
+CREATE INDEX applications_inbox_by_submission ON applications (department_code, status, submitted_at, id);
+CREATE INDEX applications_inbox_by_due ON applications (department_code, status, due_at, id);
+CREATE INDEX applications_all_by_submission ON applications (status, submitted_at, id);
 
 CREATE TABLE application_timeline (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

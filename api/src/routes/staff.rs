@@ -1,0 +1,423 @@
+//! The company's staff: the inbox, its counts, the departments, workflow actions and
+//! reassignment.
+
+use crate::auth::StaffPrincipal;
+use crate::body::JsonBody;
+use crate::etag::{etag, if_match_version};
+use crate::problem::{ApiError, ErrorCode};
+use crate::responses::{
+    ApplicationView, CorrectionView, InspectionFindingsView, InspectionVisitView,
+};
+use crate::state::{AppState, blocking};
+use crate::vocabulary::{Action, ApplicationKind, Status};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use domain::application::ApplicationNumber;
+use domain::district::DistrictCode;
+use domain::ports::{InboxOrder, InboxQuery};
+use domain::routing::DepartmentCode;
+use domain::workflow::{InspectionFindings, InspectionVisit, MeterReading, RawActionData};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+fn parse_number(raw: &str) -> Result<ApplicationNumber, ApiError> {
+    ApplicationNumber::parse(raw)
+        .map_err(|e| ApiError::at_field(ErrorCode::InvalidPathParameter, "number", e.to_string()))
+}
+
+/// The application with its `ETag`.
+pub fn with_etag(view: ApplicationView) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("ETag", etag(view.version)))
+        .json(view)
+}
+
+/// How the inbox is sorted.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxSort {
+    /// Oldest submission first (the default).
+    #[default]
+    SubmittedAt,
+    /// Earliest due time first.
+    DueAt,
+}
+
+/// Filters, order and page of the inbox. Pages by number (`page`, from 1) and `limit`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboxParams {
+    pub status: Option<Status>,
+    pub kind: Option<ApplicationKind>,
+    /// A district code.
+    pub district: Option<String>,
+    /// An operator's identifier.
+    pub assignee: Option<String>,
+    /// Submitted at or after (RFC 3339).
+    pub submitted_from: Option<DateTime<Utc>>,
+    /// Submitted before (RFC 3339).
+    pub submitted_to: Option<DateTime<Utc>>,
+    /// Only open applications past their due time.
+    pub overdue: Option<bool>,
+    pub sort: Option<InboxSort>,
+    /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// From 1, default 1.
+    #[param(minimum = 1)]
+    pub page: Option<u64>,
+}
+
+/// One line of the inbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxItem {
+    pub number: String,
+    pub kind: ApplicationKind,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    /// Open and past its due time.
+    pub overdue: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"number": "MD-2026-000001", "kind": "meter-damage-investigation", "status": "submitted", "district": "AZ-BA-YSM", "department": "BAKI-SEBEKE", "submitted_at": "2026-11-23T09:02:00Z", "due_at": "2026-12-07T20:00:00Z", "overdue": false}], "total": 1, "limit": 20, "page": 1}))]
+pub struct InboxPage {
+    pub items: Vec<InboxItem>,
+    /// All applications matching the filters.
+    pub total: u64,
+    pub limit: u32,
+    pub page: u64,
+}
+
+const DEFAULT_PAGE_SIZE: u32 = 20;
+const MAX_PAGE_SIZE: u32 = 100;
+
+/// The applications of the caller's department (a supervisor's: all), submitted ones only.
+#[utoipa::path(
+    tag = "back-office",
+    operation_id = "list-inbox",
+    security(("bearer" = [])),
+    params(InboxParams),
+    responses((status = 200, description = "A page of the inbox", body = InboxPage))
+)]
+#[get("/inbox")]
+pub async fn inbox(
+    state: web::Data<AppState>,
+    StaffPrincipal(staff): StaffPrincipal,
+    params: web::Query<InboxParams>,
+) -> Result<web::Json<InboxPage>, ApiError> {
+    let params = params.into_inner();
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+        return Err(ApiError::at_field(
+            ErrorCode::InvalidQueryParameter,
+            "limit",
+            format!("limit is 1 to {MAX_PAGE_SIZE}"),
+        ));
+    }
+    let page = params.page.unwrap_or(1);
+    if page == 0 {
+        return Err(ApiError::at_field(
+            ErrorCode::InvalidQueryParameter,
+            "page",
+            "pages count from 1",
+        ));
+    }
+    let district = params
+        .district
+        .as_deref()
+        .map(DistrictCode::parse)
+        .transpose()
+        .map_err(|e| {
+            ApiError::at_field(ErrorCode::InvalidQueryParameter, "district", e.to_string())
+        })?;
+    let now = state.clock.now();
+    let query = InboxQuery {
+        department: None,
+        status: params.status.map(Into::into),
+        kind: params.kind.map(Into::into),
+        district,
+        assignee: params.assignee,
+        submitted_from: params.submitted_from,
+        submitted_to: params.submitted_to,
+        overdue_at: params.overdue.unwrap_or(false).then_some(now),
+        order: match params.sort.unwrap_or_default() {
+            InboxSort::SubmittedAt => InboxOrder::SubmittedAt,
+            InboxSort::DueAt => InboxOrder::DueAt,
+        },
+        limit,
+        offset: (page - 1).saturating_mul(u64::from(limit)),
+    };
+    let back_office = state.back_office.clone();
+    let result = blocking(move || back_office.inbox(&staff, query)).await?;
+    Ok(web::Json(InboxPage {
+        items: result
+            .items
+            .iter()
+            .map(|a| InboxItem {
+                number: a.number.to_string(),
+                kind: a.kind().into(),
+                status: a.status.into(),
+                district: a.work.district.map(|d| d.to_string()),
+                department: a.work.department.as_ref().map(ToString::to_string),
+                assignee: a.work.assignee.clone(),
+                submitted_at: a.submitted_at,
+                due_at: a.work.due_at,
+                overdue: a.status.is_open() && a.work.due_at.is_some_and(|due| due < now),
+            })
+            .collect(),
+        total: result.total,
+        limit,
+        page,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "submitted", "count": 12}))]
+pub struct StatusCount {
+    pub status: Status,
+    pub count: u64,
+}
+
+/// How many applications of the caller's inbox are in each status.
+#[utoipa::path(
+    tag = "back-office",
+    operation_id = "count-inbox",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Counts per status (drafts are not the company's)", body = [StatusCount]))
+)]
+#[get("/inbox/counts")]
+pub async fn inbox_counts(
+    state: web::Data<AppState>,
+    StaffPrincipal(staff): StaffPrincipal,
+) -> Result<web::Json<Vec<StatusCount>>, ApiError> {
+    let back_office = state.back_office.clone();
+    let counts = blocking(move || back_office.counts(&staff)).await?;
+    Ok(web::Json(
+        counts
+            .into_iter()
+            .map(|(status, count)| StatusCount {
+                status: status.into(),
+                count,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "BAKI-SEBEKE", "name": "Bakı Elektrik Şəbəkəsi — sayğacların yoxlanılması şöbəsi", "kind": "meter-damage-investigation", "districts": ["AZ-BA-YSM"]}))]
+pub struct DepartmentView {
+    pub code: String,
+    pub name: String,
+    pub kind: ApplicationKind,
+    pub districts: Vec<String>,
+}
+
+/// The departments and the districts each serves.
+#[utoipa::path(
+    tag = "back-office",
+    operation_id = "list-departments",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The departments", body = [DepartmentView]))
+)]
+#[get("/departments")]
+pub async fn departments(
+    state: web::Data<AppState>,
+    _staff: StaffPrincipal,
+) -> Result<web::Json<Vec<DepartmentView>>, ApiError> {
+    let back_office = state.back_office.clone();
+    let departments = blocking(move || back_office.departments()).await?;
+    Ok(web::Json(
+        departments
+            .into_iter()
+            .map(|d| DepartmentView {
+                code: d.code.to_string(),
+                name: d.name,
+                kind: d.kind.into(),
+                districts: d.districts.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+    ))
+}
+
+/// A workflow action with its data. Which data an action needs: `schedule-inspection` a
+/// `visit`; `record-inspection` the `findings`; `complete` a `result`; `reject` a `reason`;
+/// `return-for-correction` a `correction`. `accept`, `start-review` and `approve` need none.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "schedule-inspection", "visit": {"date": "2026-11-26", "from": "10:00:00", "to": "13:00:00"}, "comment": "Abunəçi ilə razılaşdırıldı."}))]
+pub struct ActionRequest {
+    pub action: Action,
+    /// Shown on the timeline; at most 2000 characters.
+    pub comment: Option<String>,
+    pub visit: Option<InspectionVisitView>,
+    pub findings: Option<InspectionFindingsView>,
+    /// The result of a meter damage investigation.
+    pub result: Option<String>,
+    /// Why the application is rejected.
+    pub reason: Option<String>,
+    pub correction: Option<CorrectionView>,
+}
+
+/// Takes a workflow action on the version of the application the caller read (`If-Match`).
+#[utoipa::path(
+    tag = "back-office",
+    operation_id = "act-on-application",
+    security(("bearer" = [])),
+    params(
+        ("number" = String, Path, description = "The application number", example = "MD-2026-000001"),
+        ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"")
+    ),
+    request_body = ActionRequest,
+    responses((status = 200, description = "The application after the action, with its new ETag", body = ApplicationView,
+        headers(("ETag" = String, description = "The new version"))))
+)]
+#[post("/applications/{number}/actions")]
+pub async fn act(
+    state: web::Data<AppState>,
+    StaffPrincipal(staff): StaffPrincipal,
+    path: web::Path<String>,
+    request: HttpRequest,
+    JsonBody(body): JsonBody<ActionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let number = parse_number(&path)?;
+    let seen_version = if_match_version(&request)?;
+    let data = RawActionData {
+        visit: body.visit.map(|v| InspectionVisit {
+            date: v.date,
+            from: v.from,
+            to: v.to,
+        }),
+        findings: body.findings.map(|f| InspectionFindings {
+            damage_found: f.damage_found,
+            cause: f.cause.map(Into::into),
+            act_number: f.act_number,
+            readings: f
+                .readings
+                .into_iter()
+                .map(|r| MeterReading {
+                    register: r.register,
+                    value_kwh: r.value_kwh,
+                })
+                .collect(),
+        }),
+        result: body.result,
+        reason: body.reason,
+        correction_steps: body
+            .correction
+            .as_ref()
+            .map(|c| c.steps.iter().copied().map(Into::into).collect()),
+        correction_request: body.correction.map(|c| c.request),
+    };
+    let back_office = state.back_office.clone();
+    let role = staff.role;
+    let action = body.action.into();
+    let comment = body.comment;
+    let application = blocking(move || {
+        back_office.act(
+            &staff,
+            &number,
+            seen_version,
+            action,
+            data,
+            comment.as_deref(),
+        )
+    })
+    .await?;
+    Ok(with_etag(ApplicationView::new(&application, role)))
+}
+
+/// Who works the application next: another department and/or a named operator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"department": "SUMQAYIT-SEBEKE", "assignee": "operator-7", "comment": "Ünvan Sumqayıtdadır."}))]
+pub struct AssignmentRequest {
+    /// A department code of the application's kind.
+    pub department: Option<String>,
+    /// An operator's identifier (1 to 64 characters).
+    pub assignee: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// A supervisor reassigns the application (the status stays; the timeline records it).
+#[utoipa::path(
+    tag = "back-office",
+    operation_id = "assign-application",
+    security(("bearer" = [])),
+    params(
+        ("number" = String, Path, description = "The application number", example = "MD-2026-000001"),
+        ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"")
+    ),
+    request_body = AssignmentRequest,
+    responses((status = 200, description = "The application reassigned, with its new ETag", body = ApplicationView,
+        headers(("ETag" = String, description = "The new version"))))
+)]
+#[post("/applications/{number}/assignment")]
+pub async fn assign(
+    state: web::Data<AppState>,
+    StaffPrincipal(staff): StaffPrincipal,
+    path: web::Path<String>,
+    request: HttpRequest,
+    JsonBody(body): JsonBody<AssignmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let number = parse_number(&path)?;
+    let seen_version = if_match_version(&request)?;
+    let department = body
+        .department
+        .as_deref()
+        .map(DepartmentCode::parse)
+        .transpose()
+        .map_err(|e| {
+            ApiError::validation(vec![crate::problem::FieldViolation::new(
+                "department",
+                "invalid-department",
+                e.to_string(),
+            )])
+        })?;
+    let assignee = body.assignee.map(|a| a.trim().to_owned());
+    if assignee
+        .as_ref()
+        .is_some_and(|a| a.is_empty() || a.len() > 64 || a.chars().any(char::is_control))
+    {
+        return Err(ApiError::validation(vec![
+            crate::problem::FieldViolation::new(
+                "assignee",
+                "invalid-assignee",
+                "an operator's identifier is 1 to 64 characters",
+            ),
+        ]));
+    }
+    if department.is_none() && assignee.is_none() {
+        return Err(ApiError::validation(vec![
+            crate::problem::FieldViolation::new(
+                "department",
+                "required",
+                "name a department, an operator, or both",
+            ),
+        ]));
+    }
+    let back_office = state.back_office.clone();
+    let role = staff.role;
+    let comment = body.comment;
+    let application = blocking(move || {
+        back_office.assign(
+            &staff,
+            &number,
+            seen_version,
+            department,
+            assignee,
+            comment.as_deref(),
+        )
+    })
+    .await?;
+    Ok(with_etag(ApplicationView::new(&application, role)))
+}
