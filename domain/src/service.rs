@@ -98,6 +98,24 @@ pub struct StepChanges {
     pub contact: Option<ContactInformation>,
 }
 
+impl StepChanges {
+    /// The steps these changes touch.
+    pub fn steps(&self) -> Vec<Step> {
+        [
+            self.subscriber.as_ref().map(|_| Step::Subscriber),
+            self.damage_description
+                .as_ref()
+                .map(|_| Step::DamageDescription),
+            self.account.as_ref().map(|_| Step::Account),
+            self.property.as_ref().map(|_| Step::Property),
+            self.contact.as_ref().map(|_| Step::Contact),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
 /// The applicant's main information, and the business when acting for one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MainInformationView {
@@ -261,6 +279,18 @@ impl ApplicantService {
             steps: application.steps.clone(),
             contact: application.contact.clone(),
         };
+        // Returned for a correction: only the steps asked for may change.
+        let requested = application
+            .work
+            .outcome
+            .correction
+            .as_ref()
+            .map(|(steps, _)| steps);
+        if let Some(step) =
+            requested.and_then(|steps| changes.steps().into_iter().find(|s| !steps.contains(s)))
+        {
+            return Err(ServiceError::StepNotRequested(step));
+        }
         let changed = merge_changes(&mut draft, changes)?;
         self.check_steps(&mut draft, changed, now)?;
         application.steps = draft.steps;

@@ -73,7 +73,7 @@ on_both_backends! {
         // Billing records a new debt on the account (the local billing is the seed tables).
         let seed = json!({"citizens": [], "subscriber_accounts": [{
             "code": "1000000004", "holder_pin": demo::PREVIOUS_OWNER, "holder_first_name": "Pərvin", "holder_last_name": "Səfərova",
-            "address": "Bakı şəhəri, Nərimanov rayonu, Atatürk pr. 45, mənzil 12", "district_code": "AZ-BA-NRM",
+            "address": "Bakı şəhəri, Nərimanov rayonu, Təbriz küç. 94, mənzil 41", "district_code": "AZ-BA-NRM", "property_registry_number": "110033056204",
             "debt_qapik": 9999, "debt_as_of": "2026-11-20T00:00:00Z"}]});
         let database = persistence::Database::connect(&app.database_url, persistence::PoolOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         let file = persistence::seed::SeedFile::from_json(&seed.to_string()).unwrap_or_else(|e| panic!("{e}"));

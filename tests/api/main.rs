@@ -3,6 +3,7 @@
 
 mod access;
 mod account_change;
+mod back_office;
 mod bad_input;
 mod catalogue;
 mod contract;

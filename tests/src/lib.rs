@@ -176,6 +176,15 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The `ETag` header.
+    pub fn etag(&self) -> String {
+        self.headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     async fn read(response: Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -325,6 +334,79 @@ impl TestApp {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// A development token for a staff member: `role` is `operator` (with a department) or
+    /// `supervisor`.
+    pub async fn staff_token(
+        &self,
+        employee_id: &str,
+        role: &str,
+        department: Option<&str>,
+    ) -> String {
+        let mut body = json!({"employee_id": employee_id, "roles": [role]});
+        if let Some(department) = department {
+            body["department"] = json!(department);
+        }
+        let reply = self
+            .request(Method::POST, "/api/v1/dev/tokens", None, Some(body))
+            .await;
+        reply.assert_status(200);
+        reply.body["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// A staff action with `If-Match: etag`.
+    pub async fn act(&self, number: &str, token: &str, etag: Option<&str>, body: Value) -> Reply {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/api/v1/applications/{number}/actions")))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(etag) = etag {
+            request = request.header("if-match", etag);
+        }
+        Reply::read(
+            request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("action failed: {e}")),
+        )
+        .await
+    }
+
+    /// A supervisor's reassignment with `If-Match: etag`.
+    pub async fn assign(&self, number: &str, token: &str, etag: &str, body: Value) -> Reply {
+        let request = self
+            .client
+            .post(self.url(&format!("/api/v1/applications/{number}/assignment")))
+            .bearer_auth(token)
+            .header("if-match", etag)
+            .json(&body);
+        Reply::read(
+            request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("assignment failed: {e}")),
+        )
+        .await
+    }
+
+    /// Reads an application and returns it with its ETag.
+    pub async fn read(&self, number: &str, token: &str) -> (Value, String) {
+        let reply = self
+            .get(&format!("/api/v1/applications/{number}"), Some(token))
+            .await;
+        reply.assert_status(200);
+        let etag = reply
+            .headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (reply.body, etag)
     }
 
     /// Creates an application and returns the reply.
