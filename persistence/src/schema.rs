@@ -187,7 +187,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     application_timeline,
 );
 
-/// Every table, for checks that walk them all.
+/// Every table, for checks that walk them all (the storage tests check each exists after migrating).
 pub const TABLES: [&str; 13] = [
     "citizens",
     "businesses",

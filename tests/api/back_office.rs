@@ -284,3 +284,25 @@ on_both_backends! {
         submit_transfer(&app).await;
     }
 }
+
+on_both_backends! {
+    async fn overdue_applications_are_flagged_and_filtered(app) {
+        use diesel::RunQueryDsl;
+        let late = submit_meter_damage(&app, "1000000001").await;
+        submit_meter_damage(&app, "1000000002").await;
+        // Let the first one's due time pass.
+        let database = persistence::Database::connect(&app.database_url, persistence::PoolOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut conn = database.connection().unwrap_or_else(|e| panic!("{e}"));
+        diesel::sql_query(format!("UPDATE applications SET due_at = '2026-01-05 20:00:00' WHERE number = '{late}'"))
+            .execute(&mut *conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let operator = app.staff_token("op-baku-1", "operator", Some("BAKI-SEBEKE")).await;
+        let overdue = app.get("/api/v1/inbox?overdue=true", Some(&operator)).await;
+        assert_eq!(overdue.assert_status(200)["total"], json!(1));
+        assert_eq!(overdue.body["items"][0]["number"], json!(late));
+        assert_eq!(overdue.body["items"][0]["overdue"], json!(true));
+        let all = app.get("/api/v1/inbox?sort=due_at", Some(&operator)).await;
+        assert_eq!(all.assert_status(200)["items"][0]["number"], json!(late));
+        assert_eq!(all.body["items"][1]["overdue"], json!(false));
+    }
+}

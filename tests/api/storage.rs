@@ -175,3 +175,45 @@ async fn two_instances_on_one_postgres_give_unique_numbers() {
     numbers.dedup();
     assert_eq!(numbers.len(), 30);
 }
+
+fn timeline_is_append_only(backend: Backend) {
+    use diesel::RunQueryDsl;
+    let Some((url, _dir)) = fresh_database(backend) else {
+        return;
+    };
+    let db = database(&url);
+    db.migrate().unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = db.connection().unwrap_or_else(|e| panic!("{e}"));
+    for table in persistence::schema::TABLES {
+        let counted =
+            diesel::sql_query(format!("SELECT 1 FROM {table} LIMIT 1")).execute(&mut *conn);
+        assert!(counted.is_ok(), "table {table} exists: {counted:?}");
+    }
+    diesel::sql_query(
+        "INSERT INTO applications (number, kind, status, applicant_pin, login_method, created_at, updated_at, version) \
+         VALUES ('MD-2026-000001', 'meter-damage-investigation', 'draft', '5R7KQ2M', 'password', '2026-11-23 10:00:00', '2026-11-23 10:00:00', 1)",
+    )
+    .execute(&mut *conn)
+    .unwrap_or_else(|e| panic!("{e}"));
+    diesel::sql_query(
+        "INSERT INTO application_timeline (application_id, at, actor_id, actor_role, action, to_status) \
+         SELECT id, '2026-11-23 10:00:00', '5R7KQ2M', 'applicant', 'create', 'draft' FROM applications",
+    )
+    .execute(&mut *conn)
+    .unwrap_or_else(|e| panic!("{e}"));
+    let changed = diesel::sql_query("UPDATE application_timeline SET comment = 'rewritten'")
+        .execute(&mut *conn);
+    assert!(changed.is_err(), "an entry was changed");
+    let removed = diesel::sql_query("DELETE FROM application_timeline").execute(&mut *conn);
+    assert!(removed.is_err(), "an entry was removed");
+}
+
+#[test]
+fn timeline_is_append_only_on_sqlite() {
+    timeline_is_append_only(Backend::Sqlite);
+}
+
+#[test]
+fn timeline_is_append_only_on_postgres() {
+    timeline_is_append_only(Backend::Postgres);
+}

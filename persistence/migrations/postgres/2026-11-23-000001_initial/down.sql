@@ -1,4 +1,5 @@
 DROP TABLE application_timeline;
+DROP FUNCTION application_timeline_is_append_only();
 DROP TABLE applications;
 DROP TABLE application_number_sequences;
 DROP TABLE department_districts;

@@ -157,3 +157,14 @@ CREATE TABLE application_timeline (
     comment TEXT
 );
 CREATE INDEX application_timeline_by_application ON application_timeline (application_id, id);
+
+-- Timeline entries are history: never changed, never removed.
+CREATE FUNCTION application_timeline_is_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'application timeline entries are never changed or removed';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER application_timeline_append_only
+    BEFORE UPDATE OR DELETE ON application_timeline
+    FOR EACH ROW EXECUTE FUNCTION application_timeline_is_append_only();

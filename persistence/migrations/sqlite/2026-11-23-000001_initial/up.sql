@@ -157,3 +157,14 @@ CREATE TABLE application_timeline (
     comment TEXT
 );
 CREATE INDEX application_timeline_by_application ON application_timeline (application_id, id);
+
+-- Timeline entries are history: never changed, never removed.
+CREATE TRIGGER application_timeline_no_update BEFORE UPDATE ON application_timeline
+BEGIN
+    SELECT RAISE(ABORT, 'application timeline entries are never changed or removed');
+END;
+
+CREATE TRIGGER application_timeline_no_delete BEFORE DELETE ON application_timeline
+BEGIN
+    SELECT RAISE(ABORT, 'application timeline entries are never changed or removed');
+END;
