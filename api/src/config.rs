@@ -60,6 +60,10 @@ pub struct Settings {
     pub account_change_working_days: u32,
     /// The public holidays (JSON, `config/holidays-az.json`'s format); the built-in list when unset.
     pub holidays_file: Option<PathBuf>,
+    /// Signs document links; at least 32 characters. In development, a secret made in the data
+    /// folder when unset.
+    pub document_link_secret: Option<String>,
+    pub document_link_hours: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +159,19 @@ impl Settings {
             meter_damage_working_days: number(&lookup, "METER_DAMAGE_WORKING_DAYS", 10)?,
             account_change_working_days: number(&lookup, "ACCOUNT_CHANGE_WORKING_DAYS", 5)?,
             holidays_file: lookup("HOLIDAYS_FILE").map(PathBuf::from),
+            document_link_secret: match lookup("DOCUMENT_LINK_SECRET") {
+                Some(secret) if secret.len() >= 32 => Some(secret),
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: "DOCUMENT_LINK_SECRET",
+                        value: "(hidden)".to_owned(),
+                        expected: "at least 32 characters",
+                    });
+                }
+                None if production => return Err(ConfigError::Missing("DOCUMENT_LINK_SECRET")),
+                None => None,
+            },
+            document_link_hours: number(&lookup, "DOCUMENT_LINK_HOURS", 72)?,
         })
     }
 }
@@ -213,6 +230,10 @@ mod tests {
             ("JWT_PUBLIC_KEY_FILE", "/keys/idp.pem"),
             ("JWT_ISSUER", "https://idp.example"),
             ("JWT_AUDIENCE", "eservices"),
+            (
+                "DOCUMENT_LINK_SECRET",
+                "a-production-secret-of-32-characters",
+            ),
             ("DEMO_DATA", "true"),
         ])
         .unwrap_or_else(|e| unreachable!("{e}"));

@@ -32,6 +32,7 @@ use utoipa_actix_web::AppExt;
         (name = "catalogue", description = "Open reference data: the e-services and the districts"),
         (name = "applicant", description = "The applicant's own data from the registries and billing"),
         (name = "applications", description = "Applications: drafts, steps, submission, My applications"),
+        (name = "documents", description = "The documents an application produced, and their signed links"),
         (name = "back-office", description = "The company's staff: inbox, workflow actions, assignment"),
         (name = "development", description = "Development mode only; absent in production"),
         (name = "operations", description = "For load balancers and monitoring")
@@ -160,6 +161,18 @@ fn problems_of(operation_id: &str) -> Option<Vec<ErrorCode>> {
             E::NoDepartment,
         ],
         "list-inbox" => vec![E::InvalidQueryParameter, E::NoDepartment],
+        "list-documents" => vec![
+            E::InvalidPathParameter,
+            E::ApplicationNotFound,
+            E::NoDepartment,
+        ],
+        "get-document" => vec![
+            E::InvalidPathParameter,
+            E::ApplicationNotFound,
+            E::DocumentNotFound,
+            E::NoDepartment,
+        ],
+        "get-document-by-link" => vec![E::LinkInvalid, E::LinkExpired, E::DocumentNotFound],
         "count-inbox" | "list-departments" => vec![E::NoDepartment],
         "act-on-application" => with_registries(&[
             E::InvalidPathParameter,

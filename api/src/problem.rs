@@ -58,8 +58,11 @@ error_codes! {
     BusinessRequired => ("business-required", FORBIDDEN, "Sign in for a business (with its VÖEN) to use this operation"),
     NotARepresentative => ("not-a-representative", FORBIDDEN, "You are not a representative of this business"),
     NoDepartment => ("no-department", FORBIDDEN, "An operator's token must name the department"),
+    LinkInvalid => ("link-invalid", FORBIDDEN, "The document link is not valid"),
+    LinkExpired => ("link-expired", FORBIDDEN, "The document link has expired"),
     RouteNotFound => ("route-not-found", NOT_FOUND, "No such operation"),
     ApplicationNotFound => ("application-not-found", NOT_FOUND, "No such application"),
+    DocumentNotFound => ("document-not-found", NOT_FOUND, "No such document"),
     PersonNotInRegistry => ("person-not-in-registry", NOT_FOUND, "The citizen registry has no person with your PIN"),
     SubscriberCodeNotFound => ("subscriber-code-not-found", NOT_FOUND, "No such subscriber code"),
     HeadCodeNotFound => ("head-code-not-found", NOT_FOUND, "No such head code among your business's contracts"),
@@ -389,6 +392,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::VersionConflict => Self::new(ErrorCode::VersionConflict, detail),
             ServiceError::StaleVersion => Self::new(ErrorCode::PreconditionFailed, detail),
+            ServiceError::DocumentNotFound => Self::new(ErrorCode::DocumentNotFound, detail),
             ServiceError::ActionData(error) => Self::validation(vec![FieldViolation::new(
                 error.field,
                 "invalid-action-data",

@@ -4,6 +4,8 @@
 use crate::auth::{Authenticator, DevTokenIssuer, KeyError, ensure_dev_key_pair};
 use crate::body::BodyLimit;
 use crate::config::{Mode, Settings};
+use crate::document_links::DocumentLinks;
+use crate::pdf::PdfRenderer;
 use crate::routes;
 use crate::state::{AppState, SystemClock};
 use actix_web::dev::Server;
@@ -65,6 +67,8 @@ pub enum StartupError {
         address: String,
         source: std::io::Error,
     },
+    #[error("documents: {0}")]
+    Documents(String),
     #[error("the holiday calendar is not valid: {0}")]
     Holidays(String),
     #[error("cannot create the data folder {path}: {source}")]
@@ -152,13 +156,24 @@ impl Application {
             store: Arc::new(DieselApplicationStore::new(database.clone())),
             clock: clock.clone(),
             service_levels: service_levels(&settings)?,
+            renderer: Arc::new(PdfRenderer::new().map_err(StartupError::Documents)?),
         };
+        let link_secret = match &settings.document_link_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => DocumentLinks::dev_secret(&settings.data_dir)
+                .map_err(|e| StartupError::Documents(e.to_string()))?,
+        };
+        let document_links = DocumentLinks::new(
+            link_secret,
+            chrono::TimeDelta::hours(settings.document_link_hours),
+        );
         let state = AppState {
             service: ApplicantService::new(ports.clone()),
             back_office: BackOfficeService::new(ports),
             clock,
             mode: settings.mode,
             database,
+            document_links,
         };
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {

@@ -15,6 +15,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub mode: Mode,
     pub database: persistence::Database,
+    pub document_links: crate::document_links::DocumentLinks,
 }
 
 impl std::fmt::Debug for AppState {

@@ -6,6 +6,7 @@ use crate::application::{
     AccountChangeVariant, AccountSelection, Actor, Application, ApplicationNumber, Steps,
     TimelineEntry,
 };
+use crate::documents::{DocumentInfo, NewDocument, account_change_confirmation, inspection_result};
 use crate::identity::Role;
 use crate::ports::{AccountEffect, ApplicationPage, InboxQuery, StoreError};
 use crate::routing::{Department, DepartmentCode};
@@ -147,6 +148,7 @@ impl BackOfficeService {
                 effects.push(self.account_effect(&application)?);
             }
         }
+        let documents = self.documents_of(&application, action, effects.first(), now);
         let from = application.status;
         application.status = to;
         application.updated_at = now;
@@ -163,7 +165,7 @@ impl BackOfficeService {
         };
         self.ports
             .store
-            .update_with_effects(&application, &[entry], &effects)
+            .update_with_effects(&application, &[entry], &effects, &documents)
             .map_err(stale_on_conflict)
     }
 
@@ -234,6 +236,58 @@ impl BackOfficeService {
             .store
             .update(&application, &[entry])
             .map_err(stale_on_conflict)
+    }
+
+    /// The documents an action produces: the confirmation on approval, the inspection result on
+    /// completion.
+    fn documents_of(
+        &self,
+        application: &Application,
+        action: Action,
+        effect: Option<&AccountEffect>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<NewDocument> {
+        let text = match (action, effect) {
+            (
+                Action::Approve,
+                Some(AccountEffect::Transfer { name, .. } | AccountEffect::Rename { name, .. }),
+            ) => account_change_confirmation(application, name, now),
+            (Action::Complete, _) => inspection_result(application, now),
+            _ => None,
+        };
+        text.map(|text| NewDocument {
+            kind: text.kind,
+            file_name: text.file_name.clone(),
+            content_type: self.ports.renderer.content_type(),
+            content: self.ports.renderer.render(&text),
+            created_at: now,
+        })
+        .into_iter()
+        .collect()
+    }
+
+    /// The documents of an application the staff member may see.
+    pub fn documents(
+        &self,
+        staff: &Staff,
+        number: &ApplicationNumber,
+    ) -> Result<Vec<DocumentInfo>, ServiceError> {
+        self.get(staff, number)?;
+        Ok(self.ports.store.documents(number)?)
+    }
+
+    /// One document of an application the staff member may see.
+    pub fn document(
+        &self,
+        staff: &Staff,
+        number: &ApplicationNumber,
+        id: i64,
+    ) -> Result<(DocumentInfo, Vec<u8>), ServiceError> {
+        self.get(staff, number)?;
+        self.ports
+            .store
+            .document(number, id)?
+            .ok_or(ServiceError::DocumentNotFound)
     }
 
     /// What approving an account change does to the account: the applicant becomes the holder

@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod codes;
 pub mod contact;
 pub mod district;
+pub mod documents;
 pub mod identity;
 pub mod meter_damage;
 pub mod money;

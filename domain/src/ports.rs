@@ -9,6 +9,7 @@ use crate::application::{
 };
 use crate::codes::{HeadCode, MeteringPointCode, SubscriberCode};
 use crate::district::DistrictCode;
+use crate::documents::{DocumentInfo, NewDocument};
 use crate::identity::{Pin, Tin};
 use crate::money::Qapik;
 use crate::property::{PropertyKey, PropertyType, RegisterExtractNumber};
@@ -266,16 +267,28 @@ pub trait ApplicationStore: Send + Sync {
         application: &Application,
         new_entries: &[TimelineEntry],
     ) -> Result<Application, StoreError> {
-        self.update_with_effects(application, new_entries, &[])
+        self.update_with_effects(application, new_entries, &[], &[])
     }
 
-    /// [`ApplicationStore::update`], and the account changes in the same transaction.
+    /// [`ApplicationStore::update`], and in the same transaction the account changes and the
+    /// documents the change produced.
     fn update_with_effects(
         &self,
         application: &Application,
         new_entries: &[TimelineEntry],
         effects: &[AccountEffect],
+        documents: &[NewDocument],
     ) -> Result<Application, StoreError>;
+
+    /// The documents of an application, oldest first.
+    fn documents(&self, number: &ApplicationNumber) -> Result<Vec<DocumentInfo>, Unavailable>;
+
+    /// One document of an application, with its content.
+    fn document(
+        &self,
+        number: &ApplicationNumber,
+        id: i64,
+    ) -> Result<Option<(DocumentInfo, Vec<u8>)>, Unavailable>;
 
     /// The open application of `kind` for the target, if any.
     fn open_application_for(

@@ -58,6 +58,8 @@ pub enum ServiceError {
     VersionConflict,
     #[error("the application has changed since it was read; read it again and retry")]
     StaleVersion,
+    #[error("no such document")]
+    DocumentNotFound,
     #[error(transparent)]
     ActionData(#[from] crate::workflow::ActionDataError),
     #[error("no department {0} works applications of this kind")]
@@ -133,6 +135,7 @@ pub struct Ports {
     pub store: Arc<dyn ApplicationStore>,
     pub clock: Arc<dyn Clock>,
     pub service_levels: ServiceLevels,
+    pub renderer: Arc<dyn crate::documents::DocumentRenderer>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -376,6 +379,40 @@ impl ApplicantService {
         number: &ApplicationNumber,
     ) -> Result<Application, ServiceError> {
         self.own(applicant, number)
+    }
+
+    /// The documents of one of the applicant's applications.
+    pub fn documents(
+        &self,
+        applicant: &Applicant,
+        number: &ApplicationNumber,
+    ) -> Result<Vec<crate::documents::DocumentInfo>, ServiceError> {
+        self.own(applicant, number)?;
+        Ok(self.ports.store.documents(number)?)
+    }
+
+    /// One document of one of the applicant's applications.
+    pub fn document(
+        &self,
+        applicant: &Applicant,
+        number: &ApplicationNumber,
+        id: i64,
+    ) -> Result<(crate::documents::DocumentInfo, Vec<u8>), ServiceError> {
+        self.own(applicant, number)?;
+        self.document_by_link(number, id)
+    }
+
+    /// A document reached by a signed link: the link's signature, checked by the caller, stands
+    /// for the applicant's permission.
+    pub fn document_by_link(
+        &self,
+        number: &ApplicationNumber,
+        id: i64,
+    ) -> Result<(crate::documents::DocumentInfo, Vec<u8>), ServiceError> {
+        self.ports
+            .store
+            .document(number, id)?
+            .ok_or(ServiceError::DocumentNotFound)
     }
 
     /// "My applications".
@@ -839,6 +876,7 @@ mod tests {
             application: &Application,
             new_entries: &[TimelineEntry],
             _effects: &[crate::ports::AccountEffect],
+            _documents: &[crate::documents::NewDocument],
         ) -> Result<Application, StoreError> {
             if std::mem::take(&mut *self.stale.lock().unwrap_or_else(|e| e.into_inner())) {
                 return Err(StoreError::VersionConflict);
@@ -889,6 +927,19 @@ mod tests {
                 after: None,
             })
         }
+        fn documents(
+            &self,
+            _: &ApplicationNumber,
+        ) -> Result<Vec<crate::documents::DocumentInfo>, Unavailable> {
+            Ok(vec![])
+        }
+        fn document(
+            &self,
+            _: &ApplicationNumber,
+            _: i64,
+        ) -> Result<Option<(crate::documents::DocumentInfo, Vec<u8>)>, Unavailable> {
+            Ok(None)
+        }
         fn counts(
             &self,
             _: Option<&crate::routing::DepartmentCode>,
@@ -911,6 +962,17 @@ mod tests {
         }
     }
 
+    /// Renders a document as its plain text lines.
+    struct TextRenderer;
+    impl crate::documents::DocumentRenderer for TextRenderer {
+        fn render(&self, text: &crate::documents::DocumentText) -> Vec<u8> {
+            text.lines.join("\n").into_bytes()
+        }
+        fn content_type(&self) -> &'static str {
+            "text/plain"
+        }
+    }
+
     struct FixedClock;
     impl Clock for FixedClock {
         fn now(&self) -> DateTime<Utc> {
@@ -928,6 +990,7 @@ mod tests {
             store: world.clone(),
             clock: Arc::new(FixedClock),
             service_levels: ServiceLevels::default(),
+            renderer: Arc::new(TextRenderer),
         };
         (ApplicantService::new(ports), world)
     }

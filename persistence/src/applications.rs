@@ -1,7 +1,9 @@
 //! The application store: applications and their timelines, one transaction per use case.
 
 use crate::connection::{Database, DbConnection, unavailable};
-use crate::schema::{application_number_sequences, application_timeline, applications};
+use crate::schema::{
+    application_documents, application_number_sequences, application_timeline, applications,
+};
 use crate::time::{from_stored, to_stored};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
@@ -14,6 +16,7 @@ use domain::application::{
 use domain::codes::{HeadCode, MeteringPointCode, SubscriberCode};
 use domain::contact::{ContactInformation, EmailAddress, MobileNumber};
 use domain::district::DistrictCode;
+use domain::documents::{DocumentInfo, DocumentKind, NewDocument};
 use domain::identity::{Applicant, LoginMethod, Pin, Role, Tin};
 use domain::money::Qapik;
 use domain::ports::{
@@ -520,6 +523,25 @@ fn apply_account_effect(conn: &mut DbConnection, effect: &AccountEffect) -> Resu
     }
 }
 
+fn document_info(
+    number: &str,
+    id: i64,
+    kind: &str,
+    file_name: String,
+    content_type: String,
+    size: u64,
+    created_at: NaiveDateTime,
+) -> Result<DocumentInfo, Unavailable> {
+    Ok(DocumentInfo {
+        id,
+        kind: DocumentKind::parse(kind).ok_or_else(|| corrupt(number, "document kind"))?,
+        file_name,
+        content_type,
+        size,
+        created_at: from_stored(created_at),
+    })
+}
+
 /// The company's side of a stored application.
 fn work_of(row: &ApplicationRow) -> Result<Work, Unavailable> {
     let n = row.number.as_str();
@@ -777,6 +799,7 @@ impl ApplicationStore for DieselApplicationStore {
         application: &Application,
         new_entries: &[TimelineEntry],
         effects: &[AccountEffect],
+        documents: &[NewDocument],
     ) -> Result<Application, StoreError> {
         let kind = application.kind();
         let target_key = application.steps.target_key();
@@ -817,6 +840,18 @@ impl ApplicationStore for DieselApplicationStore {
             for effect in effects {
                 apply_account_effect(conn, effect)?;
             }
+            for document in documents {
+                diesel::insert_into(application_documents::table)
+                    .values((
+                        application_documents::application_id.eq(id),
+                        application_documents::kind.eq(document.kind.as_str()),
+                        application_documents::file_name.eq(&document.file_name),
+                        application_documents::content_type.eq(document.content_type),
+                        application_documents::content.eq(&document.content),
+                        application_documents::created_at.eq(to_stored(document.created_at)),
+                    ))
+                    .execute(conn)?;
+            }
             load(conn, number)?.ok_or(WriteError::Store(StoreError::NotFound))
         })
     }
@@ -837,6 +872,79 @@ impl ApplicationStore for DieselApplicationStore {
         number
             .map(|n| ApplicationNumber::parse(&n).map_err(|_| corrupt(&n, "number")))
             .transpose()
+    }
+
+    fn documents(&self, number: &ApplicationNumber) -> Result<Vec<DocumentInfo>, Unavailable> {
+        let mut conn = self.db.connection()?;
+        let rows: Vec<(i64, String, String, String, i32, NaiveDateTime)> =
+            application_documents::table
+                .inner_join(applications::table)
+                .filter(applications::number.eq(number.as_str()))
+                .order(application_documents::id.asc())
+                .select((
+                    application_documents::id,
+                    application_documents::kind,
+                    application_documents::file_name,
+                    application_documents::content_type,
+                    // The size without loading the content.
+                    diesel::dsl::sql::<diesel::sql_types::Integer>(
+                        "CAST(length(application_documents.content) AS INTEGER)",
+                    ),
+                    application_documents::created_at,
+                ))
+                .load(&mut *conn)
+                .map_err(|e| unavailable(&e))?;
+        rows.into_iter()
+            .map(|(id, kind, file_name, content_type, size, created_at)| {
+                let size = u64::try_from(size).unwrap_or_default();
+                document_info(
+                    number.as_str(),
+                    id,
+                    &kind,
+                    file_name,
+                    content_type,
+                    size,
+                    created_at,
+                )
+            })
+            .collect()
+    }
+
+    fn document(
+        &self,
+        number: &ApplicationNumber,
+        id: i64,
+    ) -> Result<Option<(DocumentInfo, Vec<u8>)>, Unavailable> {
+        let mut conn = self.db.connection()?;
+        let row: Option<(String, String, String, Vec<u8>, NaiveDateTime)> =
+            application_documents::table
+                .inner_join(applications::table)
+                .filter(applications::number.eq(number.as_str()))
+                .filter(application_documents::id.eq(id))
+                .select((
+                    application_documents::kind,
+                    application_documents::file_name,
+                    application_documents::content_type,
+                    application_documents::content,
+                    application_documents::created_at,
+                ))
+                .first(&mut *conn)
+                .optional()
+                .map_err(|e| unavailable(&e))?;
+        row.map(|(kind, file_name, content_type, content, created_at)| {
+            let size = u64::try_from(content.len()).unwrap_or_default();
+            document_info(
+                number.as_str(),
+                id,
+                &kind,
+                file_name,
+                content_type,
+                size,
+                created_at,
+            )
+            .map(|info| (info, content))
+        })
+        .transpose()
     }
 
     fn inbox(&self, query: &InboxQuery) -> Result<ApplicationPage, Unavailable> {

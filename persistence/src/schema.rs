@@ -166,7 +166,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    application_documents (id) {
+        id -> BigInt,
+        application_id -> BigInt,
+        kind -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        content -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(application_timeline -> applications (application_id));
+diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(metering_points -> head_codes (head_code));
 diesel::joinable!(property_owners -> properties (property_id));
 diesel::joinable!(department_districts -> departments (department_code));
@@ -185,10 +198,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     application_number_sequences,
     applications,
     application_timeline,
+    application_documents,
 );
 
 /// Every table, for checks that walk them all (the storage tests check each exists after migrating).
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "citizens",
     "businesses",
     "business_representatives",
@@ -202,4 +216,5 @@ pub const TABLES: [&str; 13] = [
     "application_number_sequences",
     "applications",
     "application_timeline",
+    "application_documents",
 ];

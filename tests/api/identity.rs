@@ -113,6 +113,10 @@ async fn production_mode_has_no_development_token_route_and_takes_configured_key
         ("JWT_PUBLIC_KEY_FILE", public.as_str()),
         ("JWT_ISSUER", "https://idp.e-gov.example"),
         ("JWT_AUDIENCE", "azerisiq"),
+        (
+            "DOCUMENT_LINK_SECRET",
+            "a-production-secret-of-32-characters",
+        ),
     ];
     let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
         unreachable!()

@@ -7,6 +7,7 @@ mod back_office;
 mod bad_input;
 mod catalogue;
 mod contract;
+mod documents;
 mod identity;
 mod me;
 mod meter_damage;

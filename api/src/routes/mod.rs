@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod applications;
 pub mod catalogue;
 pub mod dev;
+pub mod documents;
 pub mod fallback;
 pub mod me;
 pub mod staff;
@@ -37,6 +38,9 @@ pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
                 .service(staff::departments)
                 .service(staff::act)
                 .service(staff::assign)
+                .service(documents::list_documents)
+                .service(documents::get_document)
+                .service(documents::get_document_by_link)
                 .configure(move |config: &mut ServiceConfig<'_>| {
                     if mode == Mode::Development {
                         config.service(dev::create_dev_token);

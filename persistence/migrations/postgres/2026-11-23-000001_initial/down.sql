@@ -1,3 +1,4 @@
+DROP TABLE application_documents;
 DROP TABLE application_timeline;
 DROP FUNCTION application_timeline_is_append_only();
 DROP TABLE applications;

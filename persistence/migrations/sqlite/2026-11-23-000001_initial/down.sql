@@ -1,3 +1,4 @@
+DROP TABLE application_documents;
 DROP TABLE application_timeline;
 DROP TABLE applications;
 DROP TABLE application_number_sequences;

@@ -158,6 +158,18 @@ CREATE TABLE application_timeline (
 );
 CREATE INDEX application_timeline_by_application ON application_timeline (application_id, id);
 
+-- The documents an application produced (the account change confirmation, the inspection result).
+CREATE TABLE application_documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    application_id BIGINT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('account-change-confirmation', 'inspection-result')),
+    file_name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    content BLOB NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX application_documents_by_application ON application_documents (application_id, id);
+
 -- Timeline entries are history: never changed, never removed.
 CREATE TRIGGER application_timeline_no_update BEFORE UPDATE ON application_timeline
 BEGIN

@@ -1,0 +1,197 @@
+//! Documents of an application: the list, a document with a token, and a document by a signed
+//! link (no token: what an SMS carries).
+
+use crate::auth::Caller;
+use crate::problem::{ApiError, ErrorCode};
+use crate::state::{AppState, blocking};
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use domain::application::ApplicationNumber;
+use domain::documents::DocumentInfo;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+fn parse_number(raw: &str) -> Result<ApplicationNumber, ApiError> {
+    ApplicationNumber::parse(raw)
+        .map_err(|e| ApiError::at_field(ErrorCode::InvalidPathParameter, "number", e.to_string()))
+}
+
+/// A document of an application.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1, "kind": "account-change-confirmation", "file_name": "AC-2026-000001-confirmation.pdf",
+    "content_type": "application/pdf", "size": 23145, "created_at": "2026-11-25T10:00:00Z",
+    "url": "/api/v1/applications/AC-2026-000001/documents/1",
+    "signed_url": "/api/v1/document-links/AC-2026-000001/1?expires=1795000000&signature=3f1c…",
+    "signed_url_expires_at": "2026-11-28T10:00:00Z"
+}))]
+pub struct DocumentView {
+    pub id: i64,
+    /// `account-change-confirmation` or `inspection-result`.
+    pub kind: String,
+    pub file_name: String,
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    pub created_at: DateTime<Utc>,
+    /// With a bearer token.
+    pub url: String,
+    /// Without a token, until `signed_url_expires_at`: for SMS.
+    pub signed_url: String,
+    pub signed_url_expires_at: DateTime<Utc>,
+}
+
+fn view(state: &AppState, number: &ApplicationNumber, info: DocumentInfo) -> DocumentView {
+    let (signed_url, signed_url_expires_at) =
+        state
+            .document_links
+            .link(number.as_str(), info.id, state.clock.now());
+    DocumentView {
+        id: info.id,
+        kind: info.kind.as_str().to_owned(),
+        url: format!("/api/v1/applications/{number}/documents/{}", info.id),
+        file_name: info.file_name,
+        content_type: info.content_type,
+        size: info.size,
+        created_at: info.created_at,
+        signed_url,
+        signed_url_expires_at,
+    }
+}
+
+fn file(info: &DocumentInfo, content: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(info.content_type.clone())
+        .insert_header((
+            "Content-Disposition",
+            format!("inline; filename=\"{}\"", info.file_name),
+        ))
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(content)
+}
+
+/// The documents of an application: the confirmation of an approved account change, the result
+/// of a completed meter damage investigation.
+#[utoipa::path(
+    tag = "documents",
+    operation_id = "list-documents",
+    security(("bearer" = [])),
+    params(("number" = String, Path, description = "The application number", example = "AC-2026-000001")),
+    responses((status = 200, description = "The documents, oldest first", body = [DocumentView]))
+)]
+#[get("/applications/{number}/documents")]
+pub async fn list_documents(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<web::Json<Vec<DocumentView>>, ApiError> {
+    let number = parse_number(&path)?;
+    let lookup = number.clone();
+    let documents = match caller {
+        Caller::Applicant(principal) => {
+            let service = state.service.clone();
+            blocking(move || service.documents(&principal.applicant(), &lookup)).await?
+        }
+        Caller::Staff(staff) => {
+            let back_office = state.back_office.clone();
+            blocking(move || back_office.documents(&staff, &lookup)).await?
+        }
+    };
+    Ok(web::Json(
+        documents
+            .into_iter()
+            .map(|info| view(&state, &number, info))
+            .collect(),
+    ))
+}
+
+/// One document, as a file.
+#[utoipa::path(
+    tag = "documents",
+    operation_id = "get-document",
+    security(("bearer" = [])),
+    params(
+        ("number" = String, Path, description = "The application number", example = "AC-2026-000001"),
+        ("id" = i64, Path, description = "The document's id", example = 1)
+    ),
+    responses((status = 200, description = "The document", content_type = "application/pdf", body = Vec<u8>))
+)]
+#[get("/applications/{number}/documents/{id}")]
+pub async fn get_document(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (number, id) = path.into_inner();
+    let number = parse_number(&number)?;
+    let id = parse_id(&id)?;
+    let (info, content) = match caller {
+        Caller::Applicant(principal) => {
+            let service = state.service.clone();
+            blocking(move || service.document(&principal.applicant(), &number, id)).await?
+        }
+        Caller::Staff(staff) => {
+            let back_office = state.back_office.clone();
+            blocking(move || back_office.document(&staff, &number, id)).await?
+        }
+    };
+    Ok(file(&info, content))
+}
+
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::at_field(
+            ErrorCode::InvalidPathParameter,
+            "id",
+            "a document id is a positive number",
+        )
+    })
+}
+
+/// The signature of a document link.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LinkParams {
+    /// Unix time the link expires at.
+    #[param(value_type = i64)]
+    pub expires: Option<String>,
+    /// Hex HMAC-SHA256 of the application number, document id and expiry.
+    #[param(value_type = String)]
+    pub signature: Option<String>,
+}
+
+/// A document by its signed link, without a token. An expired or altered link gets 403.
+#[utoipa::path(
+    tag = "documents",
+    operation_id = "get-document-by-link",
+    params(
+        ("number" = String, Path, description = "The application number", example = "AC-2026-000001"),
+        ("id" = i64, Path, description = "The document's id", example = 1),
+        LinkParams
+    ),
+    responses((status = 200, description = "The document", content_type = "application/pdf", body = Vec<u8>))
+)]
+#[get("/document-links/{number}/{id}")]
+pub async fn get_document_by_link(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    params: web::Query<LinkParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (number, id) = path.into_inner();
+    // Whatever is wrong with a link, it is "not valid": it was not made as it stands.
+    let invalid = || ApiError::new(ErrorCode::LinkInvalid, "the link is not valid");
+    let id = parse_id(&id).map_err(|_| invalid())?;
+    let expires = params
+        .expires
+        .as_deref()
+        .and_then(|e| e.parse::<i64>().ok())
+        .ok_or_else(invalid)?;
+    let signature = params.signature.as_deref().ok_or_else(invalid)?;
+    state
+        .document_links
+        .verify(&number, id, expires, signature, state.clock.now())?;
+    let number = parse_number(&number)?;
+    let service = state.service.clone();
+    let (info, content) = blocking(move || service.document_by_link(&number, id)).await?;
+    Ok(file(&info, content))
+}
