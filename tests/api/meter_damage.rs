@@ -222,3 +222,15 @@ on_both_backends! {
         assert_eq!(submitted.assert_status(200)["total"], json!(1));
     }
 }
+
+on_both_backends! {
+    async fn every_read_and_change_carries_the_version_as_etag(app) {
+        let token = app.token(demo::RESIDENT, None).await;
+        let created = app.create(&token, json!({"kind": "meter-damage-investigation"})).await;
+        assert_eq!(created.etag(), "\"v1\"");
+        let path = format!("/api/v1/applications/{}", created.body["number"].as_str().unwrap_or_default());
+        let changed = app.patch(&path, &token, json!({"contact": {"mobile_numbers": ["0501234567"]}})).await;
+        assert_eq!((changed.etag(), changed.body["version"].clone()), ("\"v2\"".to_owned(), json!(2)));
+        assert_eq!(app.get(&path, Some(&token)).await.etag(), "\"v2\"");
+    }
+}

@@ -33,6 +33,9 @@ pub struct TestApp {
 
 static DATABASE_COUNTER: AtomicU32 = AtomicU32::new(0);
 static STALE_DATABASES_DROPPED: OnceLock<()> = OnceLock::new();
+static PROCESS_STARTED: OnceLock<i64> = OnceLock::new();
+/// Test databases of runs started over two hours ago are dropped by the next run.
+const STALE_AFTER_SECONDS: i64 = 2 * 3600;
 const TEST_DATABASE_PREFIX: &str = "eservices_test_";
 
 /// The PostgreSQL server for tests, if one is named. Under CI a missing one is an error, so that
@@ -62,19 +65,26 @@ fn with_database(server_url: &str, database: &str) -> String {
 pub fn fresh_postgres_database(server_url: &str) -> String {
     let mut admin = PgConnection::establish(server_url)
         .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
+    let started = *PROCESS_STARTED.get_or_init(|| chrono::Utc::now().timestamp());
     STALE_DATABASES_DROPPED.get_or_init(|| {
         #[derive(diesel::QueryableByName)]
         struct Name {
             #[diesel(sql_type = diesel::sql_types::Text)]
             datname: String,
         }
-        let own = format!("{TEST_DATABASE_PREFIX}{}_", std::process::id());
         let stale: Vec<Name> = diesel::sql_query(format!(
             "SELECT datname FROM pg_database WHERE datname LIKE '{TEST_DATABASE_PREFIX}%'"
         ))
         .load(&mut admin)
         .unwrap_or_default();
-        for name in stale.into_iter().filter(|n| !n.datname.starts_with(&own)) {
+        // Only databases of runs that started long ago: a run going on beside this one keeps its own.
+        let is_old = |name: &str| {
+            name.strip_prefix(TEST_DATABASE_PREFIX)
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|seconds| seconds.parse::<i64>().ok())
+                .is_some_and(|seconds| started - seconds > STALE_AFTER_SECONDS)
+        };
+        for name in stale.into_iter().filter(|n| is_old(&n.datname)) {
             let _ = diesel::sql_query(format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 name.datname
@@ -83,7 +93,7 @@ pub fn fresh_postgres_database(server_url: &str) -> String {
         }
     });
     let name = format!(
-        "{TEST_DATABASE_PREFIX}{}_{}",
+        "{TEST_DATABASE_PREFIX}{started}_{}_{}",
         std::process::id(),
         DATABASE_COUNTER.fetch_add(1, Ordering::SeqCst)
     );

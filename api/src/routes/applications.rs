@@ -5,6 +5,7 @@ use crate::auth::{ApplicantPrincipal, Caller};
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::problem::{ApiError, ErrorCode};
 use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView};
+use crate::routes::staff::with_etag;
 use crate::state::{AppState, blocking};
 use crate::steps::{AccountSelection, Contact, Property, StepFields, SubscriberSelection};
 use crate::vocabulary::{ApplicationKind, Status};
@@ -83,6 +84,7 @@ fn parse_number(raw: &str) -> Result<ApplicationNumber, ApiError> {
 fn created(view: ApplicationView) -> HttpResponse {
     HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/applications/{}", view.number)))
+        .insert_header(("ETag", crate::etag::etag(view.version)))
         .json(view)
 }
 
@@ -95,7 +97,7 @@ fn created(view: ApplicationView) -> HttpResponse {
     request_body = CreateApplicationRequest,
     responses(
         (status = 201, description = "Created (a draft, or submitted with `submit: true`); `Location` names it",
-         body = ApplicationView, headers(("Location" = String, description = "The application's URL")))
+         body = ApplicationView, headers(("Location" = String, description = "The application's URL"), ("ETag" = String, description = "Its version")))
     )
 )]
 #[post("/applications")]
@@ -127,7 +129,8 @@ pub async fn create_application(
     security(("bearer" = [])),
     params(("number" = String, Path, description = "The application number", example = "AC-2026-000001")),
     request_body = UpdateApplicationRequest,
-    responses((status = 200, description = "The application with the steps changed", body = ApplicationView))
+    responses((status = 200, description = "The application with the steps changed", body = ApplicationView,
+        headers(("ETag" = String, description = "Its new version"))))
 )]
 #[patch("/applications/{number}")]
 pub async fn update_application(
@@ -135,7 +138,7 @@ pub async fn update_application(
     ApplicantPrincipal(principal): ApplicantPrincipal,
     path: web::Path<String>,
     JsonBody(request): JsonBody<UpdateApplicationRequest>,
-) -> Result<web::Json<ApplicationView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let number = parse_number(&path)?;
     let changes = StepFields {
         subscriber: request.subscriber.as_ref(),
@@ -148,7 +151,7 @@ pub async fn update_application(
     let service = state.service.clone();
     let applicant = principal.applicant();
     let application = blocking(move || service.update(&applicant, &number, changes)).await?;
-    Ok(web::Json(ApplicationView::new(
+    Ok(with_etag(ApplicationView::new(
         &application,
         Role::Applicant,
     )))
@@ -161,19 +164,20 @@ pub async fn update_application(
     operation_id = "submit-application",
     security(("bearer" = [])),
     params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
-    responses((status = 200, description = "Submitted", body = ApplicationView))
+    responses((status = 200, description = "Submitted", body = ApplicationView,
+        headers(("ETag" = String, description = "Its new version"))))
 )]
 #[post("/applications/{number}/submit")]
 pub async fn submit_application(
     state: web::Data<AppState>,
     ApplicantPrincipal(principal): ApplicantPrincipal,
     path: web::Path<String>,
-) -> Result<web::Json<ApplicationView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let number = parse_number(&path)?;
     let service = state.service.clone();
     let applicant = principal.applicant();
     let application = blocking(move || service.submit(&applicant, &number)).await?;
-    Ok(web::Json(ApplicationView::new(
+    Ok(with_etag(ApplicationView::new(
         &application,
         Role::Applicant,
     )))
@@ -187,7 +191,8 @@ pub async fn submit_application(
     security(("bearer" = [])),
     params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
     request_body(content = Option<CancelApplicationRequest>, description = "Optional reason"),
-    responses((status = 200, description = "Cancelled", body = ApplicationView))
+    responses((status = 200, description = "Cancelled", body = ApplicationView,
+        headers(("ETag" = String, description = "Its new version"))))
 )]
 #[post("/applications/{number}/cancel")]
 pub async fn cancel_application(
@@ -195,7 +200,7 @@ pub async fn cancel_application(
     ApplicantPrincipal(principal): ApplicantPrincipal,
     path: web::Path<String>,
     OptionalJsonBody(cancel): OptionalJsonBody<CancelApplicationRequest>,
-) -> Result<web::Json<ApplicationView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let number = parse_number(&path)?;
     let reason = cancel
         .reason
@@ -217,7 +222,7 @@ pub async fn cancel_application(
     let service = state.service.clone();
     let applicant = principal.applicant();
     let application = blocking(move || service.cancel(&applicant, &number, reason)).await?;
-    Ok(web::Json(ApplicationView::new(
+    Ok(with_etag(ApplicationView::new(
         &application,
         Role::Applicant,
     )))
@@ -255,7 +260,7 @@ pub async fn get_application(
             ApplicationView::new(&application, role)
         }
     };
-    Ok(crate::routes::staff::with_etag(view))
+    Ok(with_etag(view))
 }
 
 /// Filters and page of "My applications". Paging is by opaque cursor: pass the previous page's
