@@ -217,3 +217,69 @@ fn timeline_is_append_only_on_sqlite() {
 fn timeline_is_append_only_on_postgres() {
     timeline_is_append_only(Backend::Postgres);
 }
+
+/// The inbox's queries use their indexes on a large table (PostgreSQL's plans; the queries are
+/// those `DieselApplicationStore::inbox` and `counts` build).
+#[test]
+fn inbox_queries_use_their_indexes_on_postgres() {
+    use diesel::RunQueryDsl;
+    let Some((url, _dir)) = fresh_database(Backend::Postgres) else {
+        return;
+    };
+    let db = database(&url);
+    db.migrate().unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = db.connection().unwrap_or_else(|e| panic!("{e}"));
+    diesel::sql_query(
+        "INSERT INTO applications (number, kind, status, applicant_pin, login_method, department_code, district_code, \
+             due_at, submitted_at, created_at, updated_at, version) \
+         SELECT 'MD-2026-' || lpad(n::text, 7, '0'), 'meter-damage-investigation', \
+             (ARRAY['submitted','accepted','inspection-scheduled','inspected','completed','rejected','cancelled'])[1 + n % 7], \
+             '5R7KQ2M', 'password', 'DEPT-' || (n % 40), 'AZ-BA-YSM', \
+             timestamp '2026-01-01' + (n || ' minutes')::interval, timestamp '2025-12-01' + (n || ' minutes')::interval, \
+             timestamp '2025-12-01', timestamp '2025-12-01', 1 \
+         FROM generate_series(1, 200000) AS n",
+    )
+    .execute(&mut *conn)
+    .unwrap_or_else(|e| panic!("{e}"));
+    diesel::sql_query("ANALYZE applications")
+        .execute(&mut *conn)
+        .unwrap_or_else(|e| panic!("{e}"));
+    #[derive(diesel::QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let mut plan = |sql: &str| -> String {
+        let lines: Vec<Plan> = diesel::sql_query(format!("EXPLAIN {sql}"))
+            .load(&mut *conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        lines
+            .into_iter()
+            .map(|p| p.line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let by_submission = plan(
+        "SELECT * FROM applications WHERE status <> 'draft' AND department_code = 'DEPT-7' AND status = 'submitted' \
+         ORDER BY submitted_at ASC, id ASC LIMIT 20 OFFSET 0",
+    );
+    assert!(
+        by_submission.contains("applications_inbox_by_submission")
+            && !by_submission.contains("Seq Scan"),
+        "{by_submission}"
+    );
+    let overdue = plan(
+        "SELECT * FROM applications WHERE status <> 'draft' AND department_code = 'DEPT-7' AND due_at < '2026-01-02' \
+         AND status IN ('submitted','accepted','inspection-scheduled','inspected','under-review','returned-for-correction') \
+         ORDER BY due_at ASC, id ASC LIMIT 20 OFFSET 0",
+    );
+    assert!(!overdue.contains("Seq Scan"), "{overdue}");
+    let supervisor = plan(
+        "SELECT * FROM applications WHERE status <> 'draft' AND status = 'accepted' ORDER BY submitted_at ASC, id ASC LIMIT 20 OFFSET 0",
+    );
+    assert!(!supervisor.contains("Seq Scan"), "{supervisor}");
+    let counts = plan(
+        "SELECT status, count(*) FROM applications WHERE status <> 'draft' AND department_code = 'DEPT-7' GROUP BY status",
+    );
+    assert!(!counts.contains("Seq Scan"), "{counts}");
+}
