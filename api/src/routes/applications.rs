@@ -5,14 +5,14 @@ use crate::auth::{ApplicantPrincipal, Caller};
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::problem::{ApiError, ErrorCode};
 use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView};
-use crate::routes::staff::with_etag;
+use crate::routes::application_number;
+use crate::routes::with_etag;
 use crate::state::{AppState, blocking};
 use crate::steps::{AccountSelection, Contact, Property, StepFields, SubscriberSelection};
 use crate::vocabulary::{ApplicationKind, Status};
 use actix_web::{HttpResponse, get, patch, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::application::ApplicationNumber;
 use domain::identity::Role;
 use domain::ports::ApplicationQuery;
 use serde::Deserialize;
@@ -76,11 +76,6 @@ pub struct CancelApplicationRequest {
 
 const MAX_REASON_CHARACTERS: usize = 500;
 
-fn parse_number(raw: &str) -> Result<ApplicationNumber, ApiError> {
-    ApplicationNumber::parse(raw)
-        .map_err(|e| ApiError::at_field(ErrorCode::InvalidPathParameter, "number", e.to_string()))
-}
-
 fn created(view: ApplicationView) -> HttpResponse {
     HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/applications/{}", view.number)))
@@ -139,7 +134,7 @@ pub async fn update_application(
     path: web::Path<String>,
     JsonBody(request): JsonBody<UpdateApplicationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path)?;
+    let number = application_number(&path)?;
     let changes = StepFields {
         subscriber: request.subscriber.as_ref(),
         damage_description: request.damage_description.as_deref(),
@@ -173,7 +168,7 @@ pub async fn submit_application(
     ApplicantPrincipal(principal): ApplicantPrincipal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path)?;
+    let number = application_number(&path)?;
     let service = state.service.clone();
     let applicant = principal.applicant();
     let application = blocking(move || service.submit(&applicant, &number)).await?;
@@ -201,7 +196,7 @@ pub async fn cancel_application(
     path: web::Path<String>,
     OptionalJsonBody(cancel): OptionalJsonBody<CancelApplicationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path)?;
+    let number = application_number(&path)?;
     let reason = cancel
         .reason
         .map(|r| r.trim().to_owned())
@@ -245,7 +240,7 @@ pub async fn get_application(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path)?;
+    let number = application_number(&path)?;
     let view = match caller {
         Caller::Applicant(principal) => {
             let service = state.service.clone();

@@ -3,6 +3,7 @@
 
 use crate::auth::Caller;
 use crate::problem::{ApiError, ErrorCode};
+use crate::routes::application_number;
 use crate::state::{AppState, blocking};
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
@@ -10,11 +11,6 @@ use domain::application::ApplicationNumber;
 use domain::documents::DocumentInfo;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-fn parse_number(raw: &str) -> Result<ApplicationNumber, ApiError> {
-    ApplicationNumber::parse(raw)
-        .map_err(|e| ApiError::at_field(ErrorCode::InvalidPathParameter, "number", e.to_string()))
-}
 
 /// A document of an application.
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,7 +81,7 @@ pub async fn list_documents(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<DocumentView>>, ApiError> {
-    let number = parse_number(&path)?;
+    let number = application_number(&path)?;
     let lookup = number.clone();
     let documents = match caller {
         Caller::Applicant(principal) => {
@@ -123,7 +119,7 @@ pub async fn get_document(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (number, id) = path.into_inner();
-    let number = parse_number(&number)?;
+    let number = application_number(&number)?;
     let id = parse_id(&id)?;
     let (info, content) = match caller {
         Caller::Applicant(principal) => {
@@ -190,7 +186,7 @@ pub async fn get_document_by_link(
     state
         .document_links
         .verify(&number, id, expires, signature, state.clock.now())?;
-    let number = parse_number(&number)?;
+    let number = application_number(&number)?;
     let service = state.service.clone();
     let (info, content) = blocking(move || service.document_by_link(&number, id)).await?;
     Ok(file(&info, content))

@@ -10,6 +10,10 @@ pub mod me;
 pub mod staff;
 
 use crate::config::Mode;
+use crate::problem::{ApiError, ErrorCode};
+use crate::responses::ApplicationView;
+use actix_web::HttpResponse;
+use domain::application::ApplicationNumber;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -48,4 +52,17 @@ pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
                 }),
         );
     }
+}
+
+/// The `{number}` of a path.
+pub(crate) fn application_number(raw: &str) -> Result<ApplicationNumber, ApiError> {
+    ApplicationNumber::parse(raw)
+        .map_err(|e| ApiError::at_field(ErrorCode::InvalidPathParameter, "number", e.to_string()))
+}
+
+/// An application with its version as `ETag`.
+pub(crate) fn with_etag(view: ApplicationView) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("ETag", crate::etag::etag(view.version)))
+        .json(view)
 }

@@ -3,34 +3,23 @@
 
 use crate::auth::StaffPrincipal;
 use crate::body::JsonBody;
-use crate::etag::{etag, if_match_version};
+use crate::etag::if_match_version;
 use crate::problem::{ApiError, ErrorCode};
 use crate::responses::{
     ApplicationView, CorrectionView, InspectionFindingsView, InspectionVisitView,
 };
+use crate::routes::application_number;
+use crate::routes::with_etag;
 use crate::state::{AppState, blocking};
 use crate::vocabulary::{Action, ApplicationKind, Status};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use domain::application::ApplicationNumber;
 use domain::district::DistrictCode;
 use domain::ports::{InboxOrder, InboxQuery};
 use domain::routing::DepartmentCode;
 use domain::workflow::{InspectionFindings, InspectionVisit, MeterReading, RawActionData};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-fn parse_number(raw: &str) -> Result<ApplicationNumber, ApiError> {
-    ApplicationNumber::parse(raw)
-        .map_err(|e| ApiError::at_field(ErrorCode::InvalidPathParameter, "number", e.to_string()))
-}
-
-/// The application with its `ETag`.
-pub fn with_etag(view: ApplicationView) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("ETag", etag(view.version)))
-        .json(view)
-}
 
 /// How the inbox is sorted.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
@@ -289,7 +278,7 @@ pub async fn act(
     request: HttpRequest,
     JsonBody(body): JsonBody<ActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path)?;
+    let number = application_number(&path)?;
     let seen_version = if_match_version(&request)?;
     let data = RawActionData {
         visit: body.visit.map(|v| InspectionVisit {
@@ -369,7 +358,7 @@ pub async fn assign(
     request: HttpRequest,
     JsonBody(body): JsonBody<AssignmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = parse_number(&path)?;
+    let number = application_number(&path)?;
     let seen_version = if_match_version(&request)?;
     let department = body
         .department
