@@ -330,12 +330,8 @@ impl TestApp {
         .await
     }
 
-    /// A development token for `pin` (and `tin`), from the development route.
-    pub async fn token(&self, pin: &str, tin: Option<&str>) -> String {
-        let mut body = json!({"pin": pin});
-        if let Some(tin) = tin {
-            body["tin"] = json!(tin);
-        }
+    /// A token from the development route.
+    async fn dev_token(&self, body: Value) -> String {
         let reply = self
             .request(Method::POST, "/api/v1/dev/tokens", None, Some(body))
             .await;
@@ -344,6 +340,15 @@ impl TestApp {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// A development token for `pin` (and `tin`), from the development route.
+    pub async fn token(&self, pin: &str, tin: Option<&str>) -> String {
+        let mut body = json!({"pin": pin});
+        if let Some(tin) = tin {
+            body["tin"] = json!(tin);
+        }
+        self.dev_token(body).await
     }
 
     /// A development token for a staff member: `role` is `operator` (with a department) or
@@ -358,21 +363,20 @@ impl TestApp {
         if let Some(department) = department {
             body["department"] = json!(department);
         }
-        let reply = self
-            .request(Method::POST, "/api/v1/dev/tokens", None, Some(body))
-            .await;
-        reply.assert_status(200);
-        reply.body["access_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.dev_token(body).await
     }
 
-    /// A staff action with `If-Match: etag`.
-    pub async fn act(&self, number: &str, token: &str, etag: Option<&str>, body: Value) -> Reply {
+    /// A POST with `If-Match: etag` when one is given.
+    async fn post_if_match(
+        &self,
+        path: &str,
+        token: &str,
+        etag: Option<&str>,
+        body: Value,
+    ) -> Reply {
         let mut request = self
             .client
-            .post(self.url(&format!("/api/v1/applications/{number}/actions")))
+            .post(self.url(path))
             .bearer_auth(token)
             .json(&body);
         if let Some(etag) = etag {
@@ -382,24 +386,29 @@ impl TestApp {
             request
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("action failed: {e}")),
+                .unwrap_or_else(|e| panic!("request to {path} failed: {e}")),
+        )
+        .await
+    }
+
+    /// A staff action with `If-Match: etag`.
+    pub async fn act(&self, number: &str, token: &str, etag: Option<&str>, body: Value) -> Reply {
+        self.post_if_match(
+            &format!("/api/v1/applications/{number}/actions"),
+            token,
+            etag,
+            body,
         )
         .await
     }
 
     /// A supervisor's reassignment with `If-Match: etag`.
     pub async fn assign(&self, number: &str, token: &str, etag: &str, body: Value) -> Reply {
-        let request = self
-            .client
-            .post(self.url(&format!("/api/v1/applications/{number}/assignment")))
-            .bearer_auth(token)
-            .header("if-match", etag)
-            .json(&body);
-        Reply::read(
-            request
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("assignment failed: {e}")),
+        self.post_if_match(
+            &format!("/api/v1/applications/{number}/assignment"),
+            token,
+            Some(etag),
+            body,
         )
         .await
     }
