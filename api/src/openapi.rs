@@ -18,9 +18,16 @@ use utoipa_actix_web::AppExt;
     info(
         title = "Azərişıq e-services API",
         version = "1.0.0",
-        description = "The applicant's side of two e-services of Azərişıq OJSC, reached through e-gov.az: \
-            investigation of meter damage (residential and non-residential subscribers), and transfer of the \
-            personal account or its update after a name change.\n\n\
+        description = "Two e-services of Azərişıq OJSC, reached through e-gov.az: investigation of meter damage \
+            (residential and non-residential subscribers), and transfer of the personal account or its update after \
+            a name change. The applicant's side, and the company's back office (inbox, workflow, documents).\n\n\
+            Workflow (`POST /applications/{number}/actions`, staff only, with `If-Match`): meter damage goes \
+            submitted → accepted → inspection-scheduled → inspected → completed; an account change submitted → \
+            under-review → approved. Operators and supervisors may `reject` at any stage before the end, and \
+            `return-for-correction` (meter damage: while submitted or accepted; account change: while submitted or \
+            under review); the applicant `resubmit`s. The applicant may `cancel` a draft, a submitted application \
+            nobody has started, and one returned to them. Supervisors alone `assign` (`…/assignment`). Every \
+            response lists the `allowed_actions` of the caller.\n\n\
             All bodies are JSON. Times are RFC 3339 in UTC; money is an integer number of qəpik (1 AZN = 100 qəpik). \
             Every error is `application/problem+json` (RFC 9457) with a stable `code`; validation problems list the \
             fields at fault in `errors`. A 503 carries `Retry-After` and a code naming the system that did not answer.\n\n\
@@ -66,7 +73,9 @@ fn add_security_scheme(api: &mut utoipa::openapi::OpenApi) {
     let mut bearer = Http::new(HttpAuthScheme::Bearer);
     bearer.bearer_format = Some("JWT".to_owned());
     bearer.description = Some(
-        "A JWT from the identity provider: `sub` is the PIN (FİN), optional `tin` the VÖEN, `roles`, and `amr` the login method."
+        "A JWT from the identity provider. Applicants: `sub` is the PIN (FİN), optional `tin` the VÖEN, `roles` \
+         absent or `[\"applicant\"]`, `amr` the login method. Staff: `sub` is the employee id, `roles` \
+         `[\"operator\"]` with a `department` claim, or `[\"supervisor\"]`."
             .to_owned(),
     );
     components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
@@ -134,6 +143,7 @@ fn problems_of(operation_id: &str) -> Option<Vec<ErrorCode>> {
                 E::ApplicationNotFound,
                 E::ApplicationNotEditable,
                 E::VersionConflict,
+                E::StepNotRequested,
             ]);
             codes
         }

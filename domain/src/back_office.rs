@@ -30,7 +30,8 @@ impl Staff {
     /// Operators see their department's submitted applications, supervisors all of them; nobody
     /// of the staff sees drafts.
     pub fn may_see(&self, application: &Application) -> bool {
-        if application.status == Status::Draft {
+        // Drafts, and drafts the applicant cancelled, were never the company's.
+        if application.submitted_at.is_none() {
             return false;
         }
         match self.role {
@@ -118,7 +119,13 @@ impl BackOfficeService {
         }
         let to = next_status(application.kind(), application.status, action, staff.role)?;
         let now = self.ports.clock.now();
-        let data = check_action_data(action, application.kind(), data, baku_date(now))?;
+        let data = check_action_data(
+            action,
+            application.kind(),
+            data,
+            baku_date(now),
+            &self.ports.service_levels.calendar,
+        )?;
         let mut comment = check_comment(comment)?;
         let mut effects = Vec::new();
         let outcome = &mut application.work.outcome;
@@ -210,14 +217,14 @@ impl BackOfficeService {
         }
         let now = self.ports.clock.now();
         application.updated_at = now;
+        // The operator's identifier stays in the work data, which applicants do not see.
         let described = format!(
-            "assigned to {} / {}",
+            "assigned to {}",
             application
                 .work
                 .department
                 .as_ref()
-                .map_or("-", DepartmentCode::as_str),
-            application.work.assignee.as_deref().unwrap_or("-")
+                .map_or("-", DepartmentCode::as_str)
         );
         let comment =
             check_comment(comment)?.map_or(described.clone(), |c| format!("{described}: {c}"));

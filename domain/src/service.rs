@@ -334,15 +334,16 @@ impl ApplicantService {
         self.check_complete(&mut draft, now)?;
         let from = application.status;
         application.steps = draft.steps;
-        if action == Action::Resubmit {
-            self.resume_work(&mut application, now);
+        let comment = if action == Action::Resubmit {
+            self.resume_work(&mut application, now)?
         } else {
             application.work = self.routed_work(&application.steps, now)?;
             application.submitted_at = Some(now);
-        }
+            None
+        };
         application.status = to;
         application.updated_at = now;
-        let submitted = entry(applicant, now, action, Some(from), to, None);
+        let submitted = entry(applicant, now, action, Some(from), to, comment);
         self.ports
             .store
             .update(&application, &[submitted])
@@ -464,7 +465,11 @@ impl ApplicantService {
 
     /// Back from the applicant after a correction: the clock runs again for the working days
     /// that were left, and the request is answered.
-    fn resume_work(&self, application: &mut Application, now: DateTime<Utc>) {
+    fn resume_work(
+        &self,
+        application: &mut Application,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, ServiceError> {
         let returned_at = application
             .timeline
             .iter()
@@ -478,7 +483,23 @@ impl ApplicantService {
                 now,
             ));
         }
-        application.work.outcome.correction = None;
+        // A corrected subscriber or property may lie in another district: route it again.
+        let routed = self.routed_work(&application.steps, now)?;
+        if routed.district != application.work.district {
+            application.work.district = routed.district;
+            application.work.department = routed.department;
+            application.work.assignee = None;
+        }
+        // The timeline says what was corrected.
+        Ok(application
+            .work
+            .outcome
+            .correction
+            .take()
+            .map(|(steps, _)| {
+                let fields: Vec<&str> = steps.iter().map(|s| s.field()).collect();
+                format!("corrected: {}", fields.join(", "))
+            }))
     }
 
     /// The 409 for `applicant` about the open application `open`.

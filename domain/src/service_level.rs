@@ -36,9 +36,13 @@ impl WorkingCalendar {
         !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !self.holidays.contains(&date)
     }
 
-    /// The `days`-th working day after `date` (`date` itself when `days` is 0).
+    /// The `days`-th working day after `date`; with 0 days, `date` itself when it is a working
+    /// day, otherwise the next one.
     fn nth_working_day_after(&self, date: NaiveDate, days: u32) -> NaiveDate {
         let mut current = date;
+        while days == 0 && !self.is_working_day(current) {
+            current = current.checked_add_days(Days::new(1)).unwrap_or(current);
+        }
         let mut left = days;
         while left > 0 {
             current = current.checked_add_days(Days::new(1)).unwrap_or(current);
@@ -189,6 +193,20 @@ mod tests {
             baku_time(2026, 11, 23, 9),
         );
         assert_eq!(new_due, baku_time(2026, 11, 27, 0), "end of Thursday 26th");
+    }
+
+    #[test]
+    fn no_days_left_means_the_end_of_a_working_day() {
+        let calendar = WorkingCalendar::new([date(2026, 11, 9)]);
+        // Saturday 7th with nothing left: the end of Tuesday 10th (Monday 9th is a holiday).
+        assert_eq!(
+            calendar.due_after(baku_time(2026, 11, 7, 10), 0),
+            baku_time(2026, 11, 11, 0)
+        );
+        assert_eq!(
+            calendar.due_after(baku_time(2026, 11, 4, 10), 0),
+            baku_time(2026, 11, 5, 0)
+        );
     }
 
     #[test]

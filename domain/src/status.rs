@@ -81,6 +81,12 @@ impl Status {
         )
     }
 
+    /// The company is working on it: open and not back with the applicant. Only these can be
+    /// overdue: the clock stops while the applicant corrects.
+    pub fn is_with_company(self) -> bool {
+        self.is_open() && self != Self::ReturnedForCorrection
+    }
+
     /// Submitted and not yet finished: the company has it. Only one open application per kind
     /// and target may exist.
     pub fn is_open(self) -> bool {
@@ -186,6 +192,8 @@ fn target(kind: ApplicationKind, status: Status, action: Action) -> Option<Statu
         (_, S::Draft, Action::Submit) => S::Submitted,
         (_, S::Draft | S::Submitted | S::ReturnedForCorrection, Action::Cancel) => S::Cancelled,
         (_, S::ReturnedForCorrection, Action::Resubmit) => S::Submitted,
+        // An application the applicant does not correct can still be rejected.
+        (_, S::ReturnedForCorrection, Action::Reject) => S::Rejected,
         (_, open, Action::Assign) if open.is_open() && open.applies_to(kind) => open,
         (MeterDamageInvestigation, S::Submitted, Action::Accept) => S::Accepted,
         (MeterDamageInvestigation, S::Accepted, Action::ScheduleInspection) => {

@@ -2,6 +2,7 @@
 //! findings, the result, the reason of a rejection, the correction asked of the applicant.
 
 use crate::application::{ApplicationKind, Step};
+use crate::service_level::WorkingCalendar;
 use crate::status::Action;
 use crate::text::has_control_characters;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -150,7 +151,7 @@ pub enum InvalidActionData {
     TooLong { max: usize },
     #[error("may not contain control characters")]
     ControlCharacters,
-    #[error("must be a working day from today on")]
+    #[error("must be a working day from today to 90 days ahead")]
     VisitNotAhead,
     #[error("the window must start before it ends, between 08:00 and 20:00")]
     BadWindow,
@@ -176,11 +177,18 @@ fn at(field: &'static str) -> impl Fn(InvalidActionData) -> ActionDataError {
 const VISIT_DAY_START: (u32, u32) = (8, 0);
 const VISIT_DAY_END: (u32, u32) = (20, 0);
 
+/// How far ahead a visit may be scheduled.
+pub const MAX_VISIT_DAYS_AHEAD: u64 = 90;
+
 pub fn check_visit(
     visit: InspectionVisit,
     today: NaiveDate,
+    calendar: &WorkingCalendar,
 ) -> Result<InspectionVisit, ActionDataError> {
-    if visit.date < today {
+    let horizon = today
+        .checked_add_days(chrono::Days::new(MAX_VISIT_DAYS_AHEAD))
+        .unwrap_or(today);
+    if visit.date < today || visit.date > horizon || !calendar.is_working_day(visit.date) {
         return Err(ActionDataError {
             field: "visit.date",
             problem: InvalidActionData::VisitNotAhead,
@@ -263,6 +271,7 @@ pub fn check_action_data(
     kind: ApplicationKind,
     raw: RawActionData,
     today: NaiveDate,
+    calendar: &WorkingCalendar,
 ) -> Result<ActionData, ActionDataError> {
     Ok(match action {
         Action::Accept => ActionData::Accept,
@@ -272,7 +281,7 @@ pub fn check_action_data(
             let visit = raw
                 .visit
                 .ok_or_else(|| at("visit")(InvalidActionData::Missing))?;
-            ActionData::ScheduleInspection(check_visit(visit, today)?)
+            ActionData::ScheduleInspection(check_visit(visit, today, calendar)?)
         }
         Action::RecordInspection => {
             let findings = raw

@@ -949,14 +949,15 @@ impl ApplicationStore for DieselApplicationStore {
 
     fn inbox(&self, query: &InboxQuery) -> Result<ApplicationPage, Unavailable> {
         let mut conn = self.db.connection()?;
-        let open: Vec<&str> = Status::ALL
+        // Only what the company is working on can be overdue: the clock stops while the applicant corrects.
+        let with_company: Vec<&str> = Status::ALL
             .into_iter()
-            .filter(|s| s.is_open())
+            .filter(|s| s.is_with_company())
             .map(Status::as_str)
             .collect();
         let filtered = || {
             let mut select = applications::table
-                .filter(applications::status.ne(Status::Draft.as_str()))
+                .filter(applications::submitted_at.is_not_null())
                 .into_boxed();
             if let Some(department) = &query.department {
                 select = select.filter(applications::department_code.eq(department.as_str()));
@@ -982,7 +983,7 @@ impl ApplicationStore for DieselApplicationStore {
             if let Some(now) = query.overdue_at {
                 select = select
                     .filter(applications::due_at.lt(to_stored(now)))
-                    .filter(applications::status.eq_any(open.clone()));
+                    .filter(applications::status.eq_any(with_company.clone()));
             }
             select
         };
@@ -1021,7 +1022,7 @@ impl ApplicationStore for DieselApplicationStore {
     ) -> Result<Vec<(Status, u64)>, Unavailable> {
         let mut conn = self.db.connection()?;
         let mut select = applications::table
-            .filter(applications::status.ne(Status::Draft.as_str()))
+            .filter(applications::submitted_at.is_not_null())
             .group_by(applications::status)
             .select((applications::status, diesel::dsl::count_star()))
             .into_boxed();

@@ -34,12 +34,6 @@ async fn submit_transfer(app: &TestApp) -> String {
         .to_owned()
 }
 
-fn in_future(days: i64) -> String {
-    (chrono::Utc::now() + chrono::TimeDelta::days(days))
-        .format("%Y-%m-%d")
-        .to_string()
-}
-
 fn actions(body: &Value) -> Vec<String> {
     body["allowed_actions"]
         .as_array()
@@ -69,7 +63,7 @@ on_both_backends! {
         let accepted = app.act(&number, &operator, Some(&etag), json!({"action": "accept"})).await;
         assert_eq!(accepted.assert_status(200)["status"], json!("accepted"));
         assert_eq!(accepted.body["work"]["assignee"], json!("op-baku-1"), "who takes it, has it");
-        let visit = json!({"date": in_future(2), "from": "10:00:00", "to": "13:00:00"});
+        let visit = json!({"date": eservices_tests::next_working_day(), "from": "10:00:00", "to": "13:00:00"});
         let scheduled = app.act(&number, &operator, Some(&accepted.etag()), json!({"action": "schedule-inspection", "visit": visit, "comment": "Zəng edildi."})).await;
         assert_eq!(scheduled.assert_status(200)["status"], json!("inspection-scheduled"));
         let findings = json!({"damage_found": true, "cause": "broken-seal", "act_number": "AKT-2026/0457", "readings": [{"register": "total", "value_kwh": 12345}]});
@@ -154,6 +148,7 @@ on_both_backends! {
         assert_eq!(body["work"]["department"], json!("BAKI-SEBEKE"), "stays with its department");
         let loop_actions: Vec<&str> = body["timeline"].as_array().into_iter().flatten().filter_map(|e| e["action"].as_str()).collect();
         assert_eq!(loop_actions, ["create", "submit", "return-for-correction", "resubmit"]);
+        assert_eq!(body["timeline"][3]["comment"], json!("corrected: contact"));
         assert_eq!(body["timeline"][2]["comment"], json!("Mobil nömrə cavab vermir, başqa nömrə yazın."));
     }
 
@@ -207,7 +202,7 @@ on_both_backends! {
         assert_eq!(missing.fields_at_fault(), ["visit"]);
         let past = app.act(&number, &operator, Some(&no_visit.etag()), json!({"action": "schedule-inspection", "visit": {"date": "2020-01-01", "from": "10:00:00", "to": "12:00:00"}})).await;
         past.assert_problem(422, "validation-failed");
-        let window = app.act(&number, &operator, Some(&no_visit.etag()), json!({"action": "schedule-inspection", "visit": {"date": in_future(1), "from": "14:00:00", "to": "12:00:00"}})).await;
+        let window = app.act(&number, &operator, Some(&no_visit.etag()), json!({"action": "schedule-inspection", "visit": {"date": eservices_tests::next_working_day(), "from": "14:00:00", "to": "12:00:00"}})).await;
         window.assert_problem(422, "validation-failed");
         let (unchanged, _) = app.read(&number, &operator).await;
         assert_eq!(unchanged["status"], json!("accepted"));
@@ -220,6 +215,7 @@ on_both_backends! {
         app.assign(&number, &supervisor, &etag, json!({"department": "BAKI-QEYDIYYAT"})).await.assert_problem(422, "unknown-department");
         app.assign(&number, &supervisor, &etag, json!({"department": "NOWHERE"})).await.assert_problem(422, "unknown-department");
         app.assign(&number, &supervisor, &etag, json!({})).await.assert_problem(422, "validation-failed");
+        app.assign(&number, &supervisor, &etag, json!({"assignee": "op-sumqayit-1"})).await.assert_problem(422, "validation-failed");
         let moved = app.assign(&number, &supervisor, &etag, json!({"department": "SUMQAYIT-SEBEKE", "assignee": "op-sumqayit-1", "comment": "Yerli briqada."})).await;
         let body = moved.assert_status(200);
         assert_eq!(body["status"], json!("submitted"));
@@ -304,5 +300,82 @@ on_both_backends! {
         let all = app.get("/api/v1/inbox?sort=due_at", Some(&operator)).await;
         assert_eq!(all.assert_status(200)["items"][0]["number"], json!(late));
         assert_eq!(all.body["items"][1]["overdue"], json!(false));
+    }
+}
+
+on_both_backends! {
+    async fn a_corrected_subscriber_is_routed_again_and_reject_works_at_every_stage(app) {
+        let number = submit_meter_damage(&app, "1000000001").await;
+        let applicant = app.token(demo::RESIDENT, None).await;
+        let operator = app.staff_token("op-baku-1", "operator", Some("BAKI-SEBEKE")).await;
+        let (_, etag) = app.read(&number, &operator).await;
+        let accepted = app.act(&number, &operator, Some(&etag), json!({"action": "accept"})).await;
+        let returned = app.act(&number, &operator, Some(&accepted.etag()), json!({"action": "return-for-correction",
+            "correction": {"steps": ["subscriber"], "request": "Sayğac başqa ünvandadır."}})).await;
+        returned.assert_status(200);
+        // While with the applicant the application is never overdue.
+        let overdue = app.get("/api/v1/inbox?overdue=true", Some(&operator)).await;
+        assert_eq!(overdue.assert_status(200)["total"], json!(0));
+        let path = format!("/api/v1/applications/{number}");
+        app.patch(&path, &applicant, json!({"subscriber": {"type": "residential", "subscriber_code": "1000000002"}})).await.assert_status(200);
+        let resubmitted = app.post(&format!("{path}/submit"), &applicant, json!({})).await;
+        let body = resubmitted.assert_status(200);
+        assert_eq!(body["work"]["district"], json!("AZ-ABS"), "routed again by the corrected supply address");
+        assert_eq!(body["timeline"].as_array().and_then(|t| t.last()).map(|e| e["comment"].clone()), Some(json!("corrected: subscriber")));
+        let (_, etag) = app.read(&number, &operator).await;
+        let rejected = app.act(&number, &operator, Some(&etag), json!({"action": "reject", "reason": "Sayğac abonentə məxsus deyil."})).await;
+        assert_eq!(rejected.assert_status(200)["status"], json!("rejected"));
+
+        // Rejected while back with the applicant, too.
+        let second = submit_meter_damage(&app, "1000000001").await;
+        let (_, etag) = app.read(&second, &operator).await;
+        let returned = app.act(&second, &operator, Some(&etag), json!({"action": "return-for-correction",
+            "correction": {"steps": ["contact"], "request": "Nömrəni yoxlayın."}})).await;
+        let rejected = app.act(&second, &operator, Some(&returned.etag()), json!({"action": "reject", "reason": "Cavab verilmədi."})).await;
+        assert_eq!(rejected.assert_status(200)["status"], json!("rejected"));
+    }
+
+    async fn account_changes_take_the_same_paths(app) {
+        let number = submit_transfer(&app).await;
+        let applicant = app.token(demo::NEW_OWNER, None).await;
+        let operator = app.staff_token("op-qeydiyyat-1", "operator", Some("BAKI-QEYDIYYAT")).await;
+        let elsewhere = app.staff_token("op-region-1", "operator", Some("REGION-QEYDIYYAT")).await;
+        let (_, etag) = app.read(&number, &operator).await;
+        app.act(&number, &elsewhere, Some(&etag), json!({"action": "start-review"})).await.assert_problem(404, "application-not-found");
+        app.act(&number, &operator, Some(&etag), json!({"action": "accept"})).await.assert_problem(409, "action-not-allowed");
+        let review = app.act(&number, &operator, Some(&etag), json!({"action": "start-review"})).await;
+        app.act(&number, &operator, Some(&etag), json!({"action": "approve"})).await.assert_problem(412, "precondition-failed");
+        let returned = app.act(&number, &operator, Some(&review.etag()), json!({"action": "return-for-correction",
+            "correction": {"steps": ["contact"], "request": "E-poçt ünvanını əlavə edin."}})).await;
+        assert_eq!(returned.assert_status(200)["status"], json!("returned-for-correction"));
+        let path = format!("/api/v1/applications/{number}");
+        app.patch(&path, &applicant, json!({"account": {"variant": "transfer", "subscriber_code": "1000000004"}})).await.assert_problem(422, "step-not-requested");
+        app.patch(&path, &applicant, json!({"contact": {"mobile_numbers": ["051 234 56 78"], "email": "tural@example.az"}})).await.assert_status(200);
+        app.post(&format!("{path}/submit"), &applicant, json!({})).await.assert_status(200);
+        let supervisor = app.staff_token("sup-1", "supervisor", None).await;
+        let (_, etag) = app.read(&number, &supervisor).await;
+        let moved = app.assign(&number, &supervisor, &etag, json!({"department": "REGION-QEYDIYYAT", "assignee": "op-region-1"})).await;
+        moved.assert_status(200);
+        let (_, etag) = app.read(&number, &elsewhere).await;
+        app.act(&number, &operator, Some(&etag), json!({"action": "start-review"})).await.assert_problem(404, "application-not-found");
+        let review = app.act(&number, &elsewhere, Some(&etag), json!({"action": "start-review"})).await;
+        let approved = app.act(&number, &elsewhere, Some(&review.etag()), json!({"action": "approve"})).await;
+        assert_eq!(approved.assert_status(200)["status"], json!("approved"));
+
+        // A submitted account change nobody has started can be cancelled; a cancelled draft is never the company's.
+        let renamed = app.token(demo::RENAMED, None).await;
+        let submitted = app.create(&renamed, json!({"kind": "account-change",
+            "account": {"variant": "name-change", "subscriber_code": "1000000003"},
+            "property": {"district": "AZ-BA-NSM", "registry_number": "110022034718", "registration_number": "2019-117642", "property_type": "apartment"},
+            "contact": {"mobile_numbers": ["077 555 44 33"]}, "submit": true})).await;
+        let submitted_number = submitted.assert_status(201)["number"].as_str().unwrap_or_default().to_owned();
+        let cancelled = app.post(&format!("/api/v1/applications/{submitted_number}/cancel"), &renamed, json!({})).await;
+        assert_eq!(cancelled.assert_status(200)["status"], json!("cancelled"));
+        let draft = app.create(&renamed, json!({"kind": "account-change"})).await;
+        let draft_number = draft.assert_status(201)["number"].as_str().unwrap_or_default().to_owned();
+        app.post(&format!("/api/v1/applications/{draft_number}/cancel"), &renamed, json!({})).await.assert_status(200);
+        app.get(&format!("/api/v1/applications/{draft_number}"), Some(&supervisor)).await.assert_problem(404, "application-not-found");
+        let cancelled_count = app.get("/api/v1/inbox?status=cancelled", Some(&supervisor)).await;
+        assert_eq!(cancelled_count.assert_status(200)["total"], json!(1), "only the submitted one");
     }
 }

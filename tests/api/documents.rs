@@ -120,7 +120,7 @@ on_both_backends! {
         let operator = app.staff_token("op-baku-1", "operator", Some("BAKI-SEBEKE")).await;
         let (_, etag) = app.read(&number, &operator).await;
         let step = app.act(&number, &operator, Some(&etag), json!({"action": "accept"})).await;
-        let date = (chrono::Utc::now() + chrono::TimeDelta::days(1)).format("%Y-%m-%d").to_string();
+        let date = eservices_tests::next_working_day();
         let step = app.act(&number, &operator, Some(&step.etag()), json!({"action": "schedule-inspection", "visit": {"date": date, "from": "09:00:00", "to": "11:00:00"}})).await;
         let step = app.act(&number, &operator, Some(&step.etag()), json!({"action": "record-inspection", "findings": {"damage_found": false, "act_number": "AKT-77", "readings": []}})).await;
         assert_eq!(app.get(&format!("/api/v1/applications/{number}/documents"), Some(&applicant)).await.assert_status(200), &json!([]));

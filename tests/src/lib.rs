@@ -470,6 +470,25 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The first working day after today (Baku), weekends and the built-in holidays skipped: a
+/// date an inspection visit may be scheduled on.
+pub fn next_working_day() -> String {
+    #[derive(serde::Deserialize)]
+    struct Holidays {
+        holidays: Vec<chrono::NaiveDate>,
+    }
+    let holidays: Holidays =
+        serde_json::from_str(api::startup::DEFAULT_HOLIDAYS).unwrap_or_else(|e| panic!("{e}"));
+    let calendar = domain::service_level::WorkingCalendar::new(holidays.holidays);
+    let mut day = domain::service_level::baku_date(chrono::Utc::now());
+    loop {
+        day = day.succ_opt().unwrap_or(day);
+        if calendar.is_working_day(day) {
+            return day.format("%Y-%m-%d").to_string();
+        }
+    }
+}
+
 /// The demo people (docs/DEMO_DATA.md).
 pub mod demo {
     /// Residential subscriber with two codes, 1000000001 and 1000000002, no debt.

@@ -73,7 +73,7 @@ pub struct InboxItem {
     pub submitted_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_at: Option<DateTime<Utc>>,
-    /// Open and past its due time.
+    /// Being worked on by the company and past its due time (never while with the applicant).
     pub overdue: bool,
 }
 
@@ -161,7 +161,7 @@ pub async fn inbox(
                 assignee: a.work.assignee.clone(),
                 submitted_at: a.submitted_at,
                 due_at: a.work.due_at,
-                overdue: a.status.is_open() && a.work.due_at.is_some_and(|due| due < now),
+                overdue: a.status.is_with_company() && a.work.due_at.is_some_and(|due| due < now),
             })
             .collect(),
         total: result.total,
@@ -239,8 +239,10 @@ pub async fn departments(
 }
 
 /// A workflow action with its data. Which data an action needs: `schedule-inspection` a
-/// `visit`; `record-inspection` the `findings`; `complete` a `result`; `reject` a `reason`;
-/// `return-for-correction` a `correction`. `accept`, `start-review` and `approve` need none.
+/// `visit` (a working day within 90 days, 08:00 to 20:00 Baku time); `record-inspection` the
+/// `findings`; `complete` a `result`; `reject` a `reason`; `return-for-correction` a
+/// `correction`. `accept`, `start-review` and `approve` need none. (`assign` is taken with
+/// `POST …/assignment`; the applicant's `cancel` and `resubmit` with `…/cancel` and `…/submit`.)
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"action": "schedule-inspection", "visit": {"date": "2026-11-26", "from": "10:00:00", "to": "13:00:00"}, "comment": "Abunəçi ilə razılaşdırıldı."}))]
@@ -325,12 +327,13 @@ pub async fn act(
     Ok(with_etag(ApplicationView::new(&application, role)))
 }
 
-/// Who works the application next: another department and/or a named operator.
+/// Who works the application next: a department (the same or another) and, optionally, one of its
+/// operators.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"department": "SUMQAYIT-SEBEKE", "assignee": "operator-7", "comment": "Ünvan Sumqayıtdadır."}))]
 pub struct AssignmentRequest {
-    /// A department code of the application's kind.
+    /// A department code of the application's kind (required).
     pub department: Option<String>,
     /// An operator's identifier (1 to 64 characters).
     pub assignee: Option<String>,
@@ -385,12 +388,14 @@ pub async fn assign(
             ),
         ]));
     }
-    if department.is_none() && assignee.is_none() {
+    // An operator is named together with their department: the service keeps no staff list to
+    // check that the operator works there.
+    if department.is_none() {
         return Err(ApiError::validation(vec![
             crate::problem::FieldViolation::new(
                 "department",
                 "required",
-                "name a department, an operator, or both",
+                "name the department (and, if you like, one of its operators)",
             ),
         ]));
     }

@@ -140,10 +140,26 @@ CREATE TABLE applications (
 );
 CREATE UNIQUE INDEX applications_one_open_per_target ON applications (kind, open_target);
 CREATE INDEX applications_by_applicant ON applications (applicant_pin, id DESC);
--- The inbox: a department's (or all) applications by status, oldest first or by due time.
-CREATE INDEX applications_inbox_by_submission ON applications (department_code, status, submitted_at, id);
-CREATE INDEX applications_inbox_by_due ON applications (department_code, status, due_at, id);
-CREATE INDEX applications_all_by_submission ON applications (status, submitted_at, id);
+-- The inbox holds submitted applications only (submitted_at set): a department's or all, with
+-- or without a status, oldest first or by due time; and the overdue ones.
+CREATE INDEX applications_inbox_by_submission ON applications (department_code, status, submitted_at, id)
+    WHERE submitted_at IS NOT NULL;
+CREATE INDEX applications_inbox_by_due ON applications (department_code, status, due_at, id)
+    WHERE submitted_at IS NOT NULL;
+CREATE INDEX applications_department_by_submission ON applications (department_code, submitted_at, id)
+    WHERE submitted_at IS NOT NULL;
+CREATE INDEX applications_department_by_due ON applications (department_code, due_at, id)
+    WHERE submitted_at IS NOT NULL;
+CREATE INDEX applications_all_by_status ON applications (status, submitted_at, id)
+    WHERE submitted_at IS NOT NULL;
+CREATE INDEX applications_all_by_submission ON applications (submitted_at, id)
+    WHERE submitted_at IS NOT NULL;
+CREATE INDEX applications_all_by_due ON applications (due_at, id)
+    WHERE submitted_at IS NOT NULL;
+CREATE INDEX applications_by_district ON applications (district_code, submitted_at)
+    WHERE submitted_at IS NOT NULL;
+CREATE INDEX applications_by_assignee ON applications (assignee, submitted_at)
+    WHERE submitted_at IS NOT NULL;
 
 CREATE TABLE application_timeline (
     id BIGSERIAL PRIMARY KEY,
