@@ -64,6 +64,9 @@ pub struct Settings {
     /// folder when unset.
     pub document_link_secret: Option<String>,
     pub document_link_hours: i64,
+    /// Development only: the applications' clock stands still at this instant (demos, tests of
+    /// due times). Tokens and document links keep real time.
+    pub fixed_clock: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +175,17 @@ impl Settings {
                 None => None,
             },
             document_link_hours: number(&lookup, "DOCUMENT_LINK_HOURS", 72)?,
+            fixed_clock: match lookup("FIXED_CLOCK") {
+                None => None,
+                Some(_) if production => {
+                    return Err(invalid("FIXED_CLOCK", "(set)", "unset in production"));
+                }
+                Some(at) => Some(
+                    chrono::DateTime::parse_from_rfc3339(&at)
+                        .map_err(|_| invalid("FIXED_CLOCK", &at, "an RFC 3339 time"))?
+                        .with_timezone(&chrono::Utc),
+                ),
+            },
         })
     }
 }
@@ -239,6 +253,30 @@ mod tests {
         .unwrap_or_else(|e| unreachable!("{e}"));
         assert!(!full.demo_data, "never demo data in production");
         assert_eq!(full.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn a_fixed_clock_is_for_development_only() {
+        let development = settings(&[("FIXED_CLOCK", "2026-11-06T12:00:00+04:00")])
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            development.fixed_clock.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-06T08:00:00+00:00")
+        );
+        assert!(settings(&[("FIXED_CLOCK", "friday")]).is_err());
+        let production = settings(&[
+            ("APP_MODE", "production"),
+            ("DATABASE_URL", "postgres://db/e"),
+            ("JWT_PUBLIC_KEY_FILE", "/keys/idp.pem"),
+            ("JWT_ISSUER", "https://idp.example"),
+            ("JWT_AUDIENCE", "eservices"),
+            (
+                "DOCUMENT_LINK_SECRET",
+                "a-production-secret-of-32-characters",
+            ),
+            ("FIXED_CLOCK", "2026-11-06T12:00:00+04:00"),
+        ]);
+        assert!(production.is_err());
     }
 
     #[test]

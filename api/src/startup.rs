@@ -7,7 +7,7 @@ use crate::config::{Mode, Settings};
 use crate::document_links::DocumentLinks;
 use crate::pdf::PdfRenderer;
 use crate::routes;
-use crate::state::{AppState, SystemClock};
+use crate::state::{AppState, FixedClock, SystemClock};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use domain::back_office::BackOfficeService;
@@ -147,7 +147,10 @@ impl Application {
             Mode::Production => None,
         };
         let registries = Arc::new(LocalRegistries::new(database.clone()));
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let clock: Arc<dyn Clock> = match settings.fixed_clock {
+            Some(at) => Arc::new(FixedClock(at)),
+            None => Arc::new(SystemClock),
+        };
         let ports = Ports {
             citizens: registries.clone(),
             billing: registries.clone(),

@@ -39,6 +39,16 @@ where
         .map_err(ApiError::from)
 }
 
+/// A clock that stands still (development only: demos and tests of due times).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub chrono::DateTime<chrono::Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0
+    }
+}
+
 /// The system clock.
 #[derive(Debug, Clone, Copy)]
 pub struct SystemClock;

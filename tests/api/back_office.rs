@@ -379,3 +379,40 @@ on_both_backends! {
         assert_eq!(cancelled_count.assert_status(200)["total"], json!(1), "only the submitted one");
     }
 }
+
+/// Due times over a weekend and a holiday, as stored and returned: the applications' clock stands
+/// at Friday 6 November 2026, 12:00 in Baku; Monday 9th and Tuesday 10th are public holidays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_times_skip_weekends_and_holidays_on_both_backends() {
+    for backend in [
+        eservices_tests::Backend::Sqlite,
+        eservices_tests::Backend::Postgres,
+    ] {
+        let Some(app) = eservices_tests::spawn_app_with(
+            backend,
+            &[("FIXED_CLOCK", "2026-11-06T12:00:00+04:00")],
+        )
+        .await
+        else {
+            continue;
+        };
+        let meter_damage = submit_meter_damage(&app, "1000000001").await;
+        let transfer = submit_transfer(&app).await;
+        let applicant = app.token(demo::RESIDENT, None).await;
+        let (read, _) = app.read(&meter_damage, &applicant).await;
+        // Ten working days: 11, 12, 13, 16, 17, 18, 19, 20, 23, 24 November; due at the end of the 24th.
+        assert_eq!(
+            read["work"]["due_at"],
+            json!("2026-11-24T20:00:00Z"),
+            "{backend:?}"
+        );
+        let new_owner = app.token(demo::NEW_OWNER, None).await;
+        let (read, _) = app.read(&transfer, &new_owner).await;
+        // Five working days: 11, 12, 13, 16, 17 November.
+        assert_eq!(
+            read["work"]["due_at"],
+            json!("2026-11-17T20:00:00Z"),
+            "{backend:?}"
+        );
+    }
+}
