@@ -4,7 +4,6 @@
 use crate::auth::{DevTokenIssuer, TokenRequest};
 use crate::body::JsonBody;
 use crate::problem::{ApiError, FieldViolation};
-use crate::state::AppState;
 use crate::vocabulary::{LoginMethod, Role};
 use actix_web::{post, web};
 use domain::identity::{Pin, Tin};
@@ -52,7 +51,6 @@ pub const DEV_TOKEN_LIFETIME_SECONDS: i64 = 3600;
 )]
 #[post("/dev/tokens")]
 pub async fn create_dev_token(
-    state: web::Data<AppState>,
     issuer: web::Data<DevTokenIssuer>,
     JsonBody(request): JsonBody<DevTokenRequest>,
 ) -> Result<web::Json<DevTokenResponse>, ApiError> {
