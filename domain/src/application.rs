@@ -9,7 +9,7 @@ use crate::money::Qapik;
 use crate::property::PropertyData;
 use crate::routing::DepartmentCode;
 use crate::status::{Action, Status};
-use crate::text::{has_control_characters, string_newtype};
+use crate::text::{FreeTextFault, free_text, string_newtype};
 use crate::workflow::Outcome;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -120,23 +120,15 @@ impl DamageDescription {
 
     /// A blank description is no description.
     pub fn parse(input: &str) -> Result<Option<Self>, InvalidDamageDescription> {
-        let trimmed = input.trim();
-        if trimmed.is_empty() {
-            return Ok(None);
-        }
-        if trimmed.chars().count() > Self::MAX_CHARACTERS {
-            return Err(InvalidDamageDescription::TooLong {
+        match free_text(input, Self::MAX_CHARACTERS) {
+            Ok(text) => Ok(text.map(Self)),
+            Err(FreeTextFault::TooLong) => Err(InvalidDamageDescription::TooLong {
                 max: Self::MAX_CHARACTERS,
-            });
+            }),
+            Err(FreeTextFault::ControlCharacters) => {
+                Err(InvalidDamageDescription::ControlCharacters)
+            }
         }
-        let without_line_breaks: String = trimmed
-            .chars()
-            .filter(|c| !matches!(c, '\n' | '\r' | '\t'))
-            .collect();
-        if has_control_characters(&without_line_breaks) {
-            return Err(InvalidDamageDescription::ControlCharacters);
-        }
-        Ok(Some(Self(trimmed.to_owned())))
     }
 
     pub fn as_str(&self) -> &str {

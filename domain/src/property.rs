@@ -2,7 +2,7 @@
 //! real-estate register extract, and whether it is a private house or an apartment.
 
 use crate::district::{DistrictCode, UnknownDistrict};
-use crate::text::{has_control_characters, string_newtype};
+use crate::text::string_newtype;
 use serde::{Deserialize, Serialize};
 
 /// The private house or apartment type of a property.
@@ -44,7 +44,6 @@ impl RegisterExtractNumber {
     pub fn parse(input: &str) -> Result<Self, InvalidRegisterExtractNumber> {
         let candidate = input.trim();
         let well_formed = (1..=Self::MAX_LENGTH).contains(&candidate.len())
-            && !has_control_characters(candidate)
             && candidate
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '-');

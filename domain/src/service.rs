@@ -20,7 +20,7 @@ use crate::property::PropertyData;
 use crate::routing::{application_district, route};
 use crate::service_level::ServiceLevels;
 use crate::status::{Action, Status, TransitionError, next_status};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 /// Why a use case did not do what was asked.
@@ -744,11 +744,6 @@ fn entry(
         to,
         comment,
     }
-}
-
-/// The year an application number carries: the year of creation, in UTC.
-pub fn number_year(created_at: DateTime<Utc>) -> i32 {
-    created_at.year()
 }
 
 #[cfg(test)]

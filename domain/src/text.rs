@@ -1,8 +1,29 @@
 //! Small helpers shared by the format newtypes.
 
-/// Whether a text contains a control character (including NUL), which no field of ours accepts.
-pub(crate) fn has_control_characters(input: &str) -> bool {
-    input.chars().any(char::is_control)
+/// Why a free text is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FreeTextFault {
+    TooLong,
+    ControlCharacters,
+}
+
+/// A free text as people write it: trimmed, at most `max` characters, no control characters
+/// (NUL included) but line breaks and tabs. A blank text is no text.
+pub(crate) fn free_text(input: &str, max: usize) -> Result<Option<String>, FreeTextFault> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.chars().count() > max {
+        return Err(FreeTextFault::TooLong);
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(FreeTextFault::ControlCharacters);
+    }
+    Ok(Some(trimmed.to_owned()))
 }
 
 /// Gives a `String` newtype with a `parse` function its `as_str`, `Display` and a `Deserialize`

@@ -4,28 +4,19 @@
 use crate::application::{ApplicationKind, Step};
 use crate::service_level::WorkingCalendar;
 use crate::status::Action;
-use crate::text::has_control_characters;
+use crate::text::{FreeTextFault, free_text};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A free text of staff (comment, reason, result): 1 to `max` characters, no control characters
 /// but line breaks.
 fn staff_text(input: &str, max: usize) -> Result<String, InvalidActionData> {
-    let trimmed = input.trim();
-    if trimmed.is_empty() {
-        return Err(InvalidActionData::Empty);
+    match free_text(input, max) {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => Err(InvalidActionData::Empty),
+        Err(FreeTextFault::TooLong) => Err(InvalidActionData::TooLong { max }),
+        Err(FreeTextFault::ControlCharacters) => Err(InvalidActionData::ControlCharacters),
     }
-    if trimmed.chars().count() > max {
-        return Err(InvalidActionData::TooLong { max });
-    }
-    let without_breaks: String = trimmed
-        .chars()
-        .filter(|c| !matches!(c, '\n' | '\r' | '\t'))
-        .collect();
-    if has_control_characters(&without_breaks) {
-        return Err(InvalidActionData::ControlCharacters);
-    }
-    Ok(trimmed.to_owned())
 }
 
 pub const MAX_TEXT_CHARACTERS: usize = 2000;
