@@ -128,10 +128,11 @@ pub fn account_change_confirmation(
             "Qeydiyyat nömrəsi / Registration number: {}",
             property.key.registration_number
         ));
-        lines.push(format!(
-            "Obyekt / Property: {}",
-            property.property_type.as_str()
-        ));
+        let kind = match property.property_type {
+            crate::property::PropertyType::Apartment => "mənzil / apartment",
+            crate::property::PropertyType::PrivateHouse => "fərdi yaşayış evi / private house",
+        };
+        lines.push(format!("Obyekt / Property: {kind}"));
     }
     lines.push(format!("Tarix / Date: {}", baku_date(decided_at)));
     Some(DocumentText {
@@ -278,6 +279,7 @@ mod tests {
             "Nərimanov",
             "110033056204",
             "2026-203517",
+            "mənzil / apartment",
             "2026-11-26",
         ] {
             assert!(all.contains(expected), "{expected} missing from:\n{all}");
