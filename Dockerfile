@@ -16,6 +16,7 @@ COPY persistence ./persistence
 COPY api ./api
 COPY tests ./tests
 COPY demo ./demo
+COPY config ./config
 # Cache mounts keep the registry and build artefacts between builds; target/
 # is a cache mount, so the binary is copied out of it within the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
@@ -42,7 +43,7 @@ COPY --from=build /usr/local/bin/eservices /usr/local/bin/eservices
 WORKDIR /var/lib/eservices
 # Listen on all interfaces inside the container (the app defaults to 127.0.0.1).
 # Production by default: an image listening on all interfaces must not offer development tokens.
-# It then needs DATABASE_URL, JWT_PUBLIC_KEY_FILE, JWT_ISSUER and JWT_AUDIENCE.
+# It then needs DATABASE_URL, JWT_PUBLIC_KEY_FILE, JWT_ISSUER, JWT_AUDIENCE and DOCUMENT_LINK_SECRET.
 ENV APP_MODE=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/var/lib/eservices
 EXPOSE 8080
 USER eservices

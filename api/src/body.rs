@@ -166,7 +166,10 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T
         let body = read(request, payload);
         Box::pin(async move {
             match body.await? {
-                Some(bytes) => parse(&bytes).map(Self),
+                // `null` is no body too.
+                Some(bytes) => {
+                    parse::<Option<T>>(&bytes).map(|value| Self(value.unwrap_or_default()))
+                }
                 None => Ok(Self(T::default())),
             }
         })

@@ -110,6 +110,12 @@ pub fn run() -> ExitCode {
                 roles
             };
             let subject = pin.map(|p| p.to_string()).or(employee).unwrap_or_default();
+            if roles.contains(&Role::Operator)
+                && !roles.contains(&Role::Supervisor)
+                && department.is_none()
+            {
+                return fail("an operator's token names the department: add --department");
+            }
             token(
                 &settings,
                 &TokenRequest {

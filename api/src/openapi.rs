@@ -44,7 +44,7 @@ use utoipa_actix_web::AppExt;
         (name = "development", description = "Development mode only; absent in production"),
         (name = "operations", description = "For load balancers and monitoring")
     ),
-    components(schemas(Problem))
+    components(schemas(Problem, crate::routes::staff::InboxSort))
 )]
 struct ApiDoc;
 

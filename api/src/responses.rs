@@ -259,7 +259,7 @@ pub struct DebtCheckView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntryView {
     pub at: DateTime<Utc>,
-    /// The PIN of the applicant, or the staff member's identifier.
+    /// The PIN of the applicant, or the staff member's identifier (to applicants, only the role).
     pub actor: String,
     pub actor_role: Role,
     pub action: Action,
@@ -509,7 +509,20 @@ impl ApplicationView {
             .into_iter()
             .map(Into::into)
             .collect(),
-            timeline: application.timeline.iter().map(Into::into).collect(),
+            timeline: application
+                .timeline
+                .iter()
+                .map(|entry| {
+                    let mut view = TimelineEntryView::from(entry);
+                    // Applicants see who acted by role; the staff's identifiers stay internal.
+                    if caller == domain::identity::Role::Applicant
+                        && entry.actor.role != domain::identity::Role::Applicant
+                    {
+                        view.actor = entry.actor.role.as_str().to_owned();
+                    }
+                    view
+                })
+                .collect(),
             work: (application.status != domain::status::Status::Draft).then(|| {
                 WorkView::new(
                     &application.work,

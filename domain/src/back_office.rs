@@ -176,13 +176,14 @@ impl BackOfficeService {
             .map_err(stale_on_conflict)
     }
 
-    /// A supervisor gives the application to another department and/or a named operator.
+    /// A supervisor gives the application to a department (the same or another) and, optionally,
+    /// one of its operators.
     pub fn assign(
         &self,
         staff: &Staff,
         number: &ApplicationNumber,
         seen_version: i64,
-        department: Option<DepartmentCode>,
+        department: DepartmentCode,
         assignee: Option<String>,
         comment: Option<&str>,
     ) -> Result<Application, ServiceError> {
@@ -196,21 +197,19 @@ impl BackOfficeService {
             Action::Assign,
             staff.role,
         )?;
-        if let Some(code) = department {
-            let known = self
-                .ports
-                .departments
-                .departments()?
-                .into_iter()
-                .any(|d| d.code == code && d.kind == application.kind());
-            if !known {
-                return Err(ServiceError::UnknownDepartment(code));
-            }
-            if application.work.department.as_ref() != Some(&code) {
-                application.work.department = Some(code);
-                // A new department chooses its own operator unless one is named.
-                application.work.assignee = None;
-            }
+        let known = self
+            .ports
+            .departments
+            .departments()?
+            .into_iter()
+            .any(|d| d.code == department && d.kind == application.kind());
+        if !known {
+            return Err(ServiceError::UnknownDepartment(department));
+        }
+        if application.work.department.as_ref() != Some(&department) {
+            application.work.department = Some(department);
+            // A new department chooses its own operator unless one is named.
+            application.work.assignee = None;
         }
         if let Some(operator) = assignee {
             application.work.assignee = Some(operator);

@@ -318,8 +318,12 @@ pub fn check_action_data(
             let request = raw
                 .correction_request
                 .ok_or_else(|| at("correction.request")(InvalidActionData::Missing))?;
-            let mut unique = steps;
-            unique.dedup();
+            let mut unique: Vec<Step> = Vec::with_capacity(steps.len());
+            for step in steps {
+                if !unique.contains(&step) {
+                    unique.push(step);
+                }
+            }
             ActionData::ReturnForCorrection {
                 steps: unique,
                 request: staff_text(&request, MAX_TEXT_CHARACTERS)

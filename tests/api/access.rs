@@ -44,6 +44,10 @@ on_both_backends! {
         // An empty body sent as JSON is a cancel without a reason too.
         let draft = app.create(&token, json!({"kind": "account-change"})).await;
         let path = format!("/api/v1/applications/{}", draft.body["number"].as_str().unwrap_or_default());
+        let null = app.create(&token, json!({"kind": "account-change"})).await;
+        let null_path = format!("/api/v1/applications/{}/cancel", null.body["number"].as_str().unwrap_or_default());
+        let cancelled = app.send_raw(reqwest::Method::POST, &null_path, &token, "application/json", b"null".to_vec()).await;
+        assert_eq!(cancelled.assert_status(200)["status"], json!("cancelled"), "a null body is no body");
         let empty = app.send_raw(reqwest::Method::POST, &format!("{path}/cancel"), &token, "application/json", Vec::new()).await;
         assert_eq!(empty.assert_status(200)["status"], json!("cancelled"));
     }

@@ -52,3 +52,36 @@ fn every_operation_documents_success_and_problems_with_examples() {
         }
     }
 }
+
+#[test]
+fn every_reference_resolves_and_files_are_binary() {
+    let document = serde_json::to_value(api::openapi::openapi(api::config::Mode::Development))
+        .unwrap_or_default();
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let text = document.to_string();
+    for reference in text
+        .split("\"$ref\":\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+    {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or(reference);
+        assert!(schemas.contains_key(name), "{reference} does not resolve");
+    }
+    let pdf = &document["paths"]["/api/v1/document-links/{number}/{id}"]["get"]["responses"]["200"]
+        ["content"]["application/pdf"]["schema"];
+    let schema = if pdf["$ref"].is_string() {
+        schemas.get("PdfFile").cloned().unwrap_or_default()
+    } else {
+        pdf.clone()
+    };
+    assert_eq!(
+        (schema["type"].clone(), schema["format"].clone()),
+        (serde_json::json!("string"), serde_json::json!("binary")),
+        "{pdf}"
+    );
+}

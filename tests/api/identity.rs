@@ -90,6 +90,28 @@ on_both_backends! {
         app.get("/api/v1/me", Some(&no_roles_claim)).await.assert_status(200);
     }
 
+    async fn staff_tokens_need_a_role_and_an_operator_a_department(app) {
+        let now = chrono::Utc::now().timestamp();
+        let staff = |extra: serde_json::Value| {
+            let mut claims = json!({"sub": "op-1", "iss": app.settings.jwt.issuer, "aud": app.settings.jwt.audience, "iat": now, "exp": now + 600});
+            for (key, value) in extra.as_object().cloned().unwrap_or_default() {
+                claims[key] = value;
+            }
+            sign(&app, &claims)
+        };
+        let no_department = staff(json!({"roles": ["operator"]}));
+        app.get("/api/v1/inbox", Some(&no_department)).await.assert_problem(403, "no-department");
+        let bad_department = staff(json!({"roles": ["operator"], "department": "bakı şəbəkə"}));
+        app.get("/api/v1/inbox", Some(&bad_department)).await.assert_problem(401, "unauthenticated");
+        let admin = staff(json!({"roles": ["admin"]}));
+        app.get("/api/v1/inbox", Some(&admin)).await.assert_problem(403, "forbidden-role");
+        let operator = staff(json!({"roles": ["operator"], "department": "BAKI-SEBEKE"}));
+        app.get("/api/v1/inbox", Some(&operator)).await.assert_status(200);
+        app.get("/api/v1/inbox?assignee=%00", Some(&operator)).await.assert_problem(400, "invalid-query-parameter");
+        // An operator reads no applicant's data.
+        app.get("/api/v1/me", Some(&operator)).await.assert_problem(403, "forbidden-role");
+    }
+
     async fn the_login_method_is_recorded_on_the_application(app) {
         let token = sign(&app, &claims(&app, &json!({"amr": "e-signature"})));
         let created = app.create(&token, json!({"kind": "meter-damage-investigation"})).await;

@@ -203,7 +203,9 @@ pub async fn cancel_application(
         .filter(|r| !r.is_empty());
     let invalid = |reason: &String| {
         reason.chars().count() > MAX_REASON_CHARACTERS
-            || reason.chars().any(|c| c.is_control() && c != '\n')
+            || reason
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     };
     if reason.as_ref().is_some_and(invalid) {
         return Err(ApiError::validation(vec![

@@ -130,6 +130,15 @@ fn token_request(request: DevTokenRequest) -> Result<TokenRequest, ApiError> {
         })
         .ok()
         .flatten();
+    let operator_only = roles.contains(&domain::identity::Role::Operator)
+        && !roles.contains(&domain::identity::Role::Supervisor);
+    if operator_only && department.is_none() && request.department.is_none() {
+        errors.push(FieldViolation::new(
+            "department",
+            "required",
+            "an operator's token names the department",
+        ));
+    }
     match subject {
         Some(subject) if errors.is_empty() => Ok(TokenRequest {
             subject,

@@ -12,6 +12,11 @@ use domain::documents::DocumentInfo;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// A PDF file, as bytes (not JSON).
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PdfFile(pub Vec<u8>);
+
 /// A document of an application.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -38,10 +43,10 @@ pub struct DocumentView {
 }
 
 fn view(state: &AppState, number: &ApplicationNumber, info: DocumentInfo) -> DocumentView {
-    let (signed_url, signed_url_expires_at) =
-        state
-            .document_links
-            .link(number.as_str(), info.id, state.clock.now());
+    let (signed_url, signed_url_expires_at) = state
+        .document_links
+        // Links live in real time, whatever clock the applications run on.
+        .link(number.as_str(), info.id, Utc::now());
     DocumentView {
         id: info.id,
         kind: info.kind.as_str().to_owned(),
@@ -110,7 +115,7 @@ pub async fn list_documents(
         ("number" = String, Path, description = "The application number", example = "AC-2026-000001"),
         ("id" = i64, Path, description = "The document's id", example = 1)
     ),
-    responses((status = 200, description = "The document", content_type = "application/pdf", body = Vec<u8>))
+    responses((status = 200, description = "The document", content_type = "application/pdf", body = PdfFile))
 )]
 #[get("/applications/{number}/documents/{id}")]
 pub async fn get_document(
@@ -165,7 +170,7 @@ pub struct LinkParams {
         ("id" = i64, Path, description = "The document's id", example = 1),
         LinkParams
     ),
-    responses((status = 200, description = "The document", content_type = "application/pdf", body = Vec<u8>))
+    responses((status = 200, description = "The document", content_type = "application/pdf", body = PdfFile))
 )]
 #[get("/document-links/{number}/{id}")]
 pub async fn get_document_by_link(
@@ -185,7 +190,7 @@ pub async fn get_document_by_link(
     let signature = params.signature.as_deref().ok_or_else(invalid)?;
     state
         .document_links
-        .verify(&number, id, expires, signature, state.clock.now())?;
+        .verify(&number, id, expires, signature, Utc::now())?;
     let number = application_number(&number)?;
     let service = state.service.clone();
     let (info, content) = blocking(move || service.document_by_link(&number, id)).await?;

@@ -129,13 +129,24 @@ pub async fn inbox(
         .map_err(|e| {
             ApiError::at_field(ErrorCode::InvalidQueryParameter, "district", e.to_string())
         })?;
+    let assignee = params.assignee.map(|a| a.trim().to_owned());
+    if assignee
+        .as_ref()
+        .is_some_and(|a| a.is_empty() || a.len() > 64 || a.chars().any(char::is_control))
+    {
+        return Err(ApiError::at_field(
+            ErrorCode::InvalidQueryParameter,
+            "assignee",
+            "an operator's identifier is 1 to 64 characters",
+        ));
+    }
     let now = state.clock.now();
     let query = InboxQuery {
         department: None,
         status: params.status.map(Into::into),
         kind: params.kind.map(Into::into),
         district,
-        assignee: params.assignee,
+        assignee,
         submitted_from: params.submitted_from,
         submitted_to: params.submitted_to,
         overdue_at: params.overdue.unwrap_or(false).then_some(now),
@@ -333,8 +344,8 @@ pub async fn act(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"department": "SUMQAYIT-SEBEKE", "assignee": "operator-7", "comment": "Ünvan Sumqayıtdadır."}))]
 pub struct AssignmentRequest {
-    /// A department code of the application's kind (required).
-    pub department: Option<String>,
+    /// A department code of the application's kind.
+    pub department: String,
     /// An operator's identifier (1 to 64 characters).
     pub assignee: Option<String>,
     pub comment: Option<String>,
@@ -363,18 +374,13 @@ pub async fn assign(
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let seen_version = if_match_version(&request)?;
-    let department = body
-        .department
-        .as_deref()
-        .map(DepartmentCode::parse)
-        .transpose()
-        .map_err(|e| {
-            ApiError::validation(vec![crate::problem::FieldViolation::new(
-                "department",
-                "invalid-department",
-                e.to_string(),
-            )])
-        })?;
+    let department = DepartmentCode::parse(&body.department).map_err(|e| {
+        ApiError::validation(vec![crate::problem::FieldViolation::new(
+            "department",
+            "invalid-department",
+            e.to_string(),
+        )])
+    })?;
     let assignee = body.assignee.map(|a| a.trim().to_owned());
     if assignee
         .as_ref()
@@ -385,17 +391,6 @@ pub async fn assign(
                 "assignee",
                 "invalid-assignee",
                 "an operator's identifier is 1 to 64 characters",
-            ),
-        ]));
-    }
-    // An operator is named together with their department: the service keeps no staff list to
-    // check that the operator works there.
-    if department.is_none() {
-        return Err(ApiError::validation(vec![
-            crate::problem::FieldViolation::new(
-                "department",
-                "required",
-                "name the department (and, if you like, one of its operators)",
             ),
         ]));
     }
