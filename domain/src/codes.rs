@@ -5,7 +5,7 @@
 //! unknown to billing, which the rules in [`crate::meter_damage`] and
 //! [`crate::account_change`] decide.
 
-use crate::text::{is_digits, string_newtype};
+use crate::text::{dashed_code, is_digits, string_newtype};
 use serde::Serialize;
 
 /// Identifies a residential subscriber's account (abonent kodu): exactly 10 digits.
@@ -68,16 +68,9 @@ impl MeteringPointCode {
     pub const MAX_LENGTH: usize = 32;
 
     pub fn parse(input: &str) -> Result<Self, InvalidMeteringPointCode> {
-        let candidate = input.trim().to_ascii_uppercase();
-        let well_formed = (1..=Self::MAX_LENGTH).contains(&candidate.len())
-            && candidate
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
-        if well_formed {
-            Ok(Self(candidate))
-        } else {
-            Err(InvalidMeteringPointCode)
-        }
+        dashed_code(input, 1, Self::MAX_LENGTH)
+            .map(Self)
+            .ok_or(InvalidMeteringPointCode)
     }
 }
 string_newtype!(MeteringPointCode);

@@ -5,7 +5,7 @@
 
 use crate::application::{ApplicationKind, Steps};
 use crate::district::DistrictCode;
-use crate::text::string_newtype;
+use crate::text::{dashed_code, string_newtype};
 use serde::Serialize;
 
 /// A department's code, like `BAKI-SEBEKE-1`: 2 to 32 Latin capitals, digits and dashes.
@@ -19,16 +19,9 @@ pub struct InvalidDepartmentCode;
 
 impl DepartmentCode {
     pub fn parse(input: &str) -> Result<Self, InvalidDepartmentCode> {
-        let candidate = input.trim().to_ascii_uppercase();
-        let well_formed = (2..=32).contains(&candidate.len())
-            && candidate
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
-        if well_formed {
-            Ok(Self(candidate))
-        } else {
-            Err(InvalidDepartmentCode)
-        }
+        dashed_code(input, 2, 32)
+            .map(Self)
+            .ok_or(InvalidDepartmentCode)
     }
 }
 string_newtype!(DepartmentCode);

@@ -54,6 +54,17 @@ macro_rules! string_newtype {
 }
 pub(crate) use string_newtype;
 
+/// `input` trimmed and in upper case, when it is `min..=max` Latin letters, digits and dashes
+/// (the shape of metering point and department codes).
+pub(crate) fn dashed_code(input: &str, min: usize, max: usize) -> Option<String> {
+    let candidate = input.trim().to_ascii_uppercase();
+    let well_formed = (min..=max).contains(&candidate.len())
+        && candidate
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+    well_formed.then_some(candidate)
+}
+
 /// Whether `input` is `min..=max` ASCII digits.
 pub(crate) fn is_digits(input: &str, min: usize, max: usize) -> bool {
     (min..=max).contains(&input.len()) && input.chars().all(|c| c.is_ascii_digit())
