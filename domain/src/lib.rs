@@ -15,6 +15,7 @@ pub mod documents;
 pub mod identity;
 pub mod meter_damage;
 pub mod money;
+pub mod notifications;
 pub mod ports;
 pub mod property;
 pub mod routing;
