@@ -482,3 +482,30 @@ impl DevTokenIssuer {
             .map_err(|_| ApiError::internal("signing a development token"))
     }
 }
+
+/// An authenticated administrator, by their identifier (the token's subject).
+#[derive(Debug, Clone)]
+pub struct AdminPrincipal(pub String);
+
+impl FromRequest for AdminPrincipal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Authenticator::from_request(request).and_then(|token| {
+            if !token.has_role(Role::Admin) {
+                return Err(ApiError::new(
+                    ErrorCode::ForbiddenRole,
+                    "this operation is for administrators",
+                ));
+            }
+            let id = token.claims.sub.trim();
+            if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+                return Err(refuse(
+                    "the token's subject is not an administrator identifier",
+                ));
+            }
+            Ok(Self(id.to_owned()))
+        }))
+    }
+}

@@ -24,6 +24,9 @@ struct Cli {
 enum Command {
     /// Run the API server (the default).
     Serve,
+    /// Deliver the outbox (SMS, e-mail, webhooks) without serving HTTP: for deployments that run
+    /// the server with `DISPATCHER=off`. Several workers may run on one PostgreSQL.
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Load registry and billing data for the local adapters from a JSON file (idempotent).
@@ -90,6 +93,7 @@ pub fn run() -> ExitCode {
     crate::telemetry::init(settings.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
+        Command::Worker => worker(&settings),
         Command::Migrate => migrate(&settings),
         Command::Seed { file } => seed(&settings, &file),
         Command::Openapi { output } => write_openapi(&output),
@@ -162,6 +166,18 @@ fn serve(settings: Settings) -> Result<(), String> {
         }
         application.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+fn worker(settings: &Settings) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let database = open_database(settings).map_err(|e| e.to_string())?;
+    let links = crate::startup::document_links(settings).map_err(|e| e.to_string())?;
+    let dispatcher = crate::notify::Dispatcher::new(&database, &settings.notifications, links)?;
+    runtime.block_on(dispatcher.run());
+    Ok(())
 }
 
 #[allow(clippy::print_stdout)]

@@ -67,6 +67,89 @@ pub struct Settings {
     /// Development only: the applications' clock stands still at this instant (demos, tests of
     /// due times). Tokens and document links keep real time.
     pub fixed_clock: Option<chrono::DateTime<chrono::Utc>>,
+    pub notifications: NotificationSettings,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text: only for a server on the same host or network (Mailpit, tests).
+    None,
+    /// STARTTLS on the submission port (587), required.
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct SmsGatewaySettings {
+    pub url: url::Url,
+    /// Sent as `Authorization: Bearer …` when set.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for SmsGatewaySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsGatewaySettings")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the dispatcher runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatcherMode {
+    /// In the server process (the default).
+    Embedded,
+    /// Not in the server: `eservices worker` runs it.
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct NotificationSettings {
+    pub dispatcher: DispatcherMode,
+    /// How long an idle dispatcher waits before looking again.
+    pub poll_interval: Duration,
+    pub batch_size: i64,
+    /// How long a claimed message is held before another dispatcher may take it.
+    pub lease: Duration,
+    /// Retry schedule: first wait, longest wait, attempts.
+    pub retry_base: Duration,
+    pub retry_max_delay: Duration,
+    pub retry_max_attempts: u32,
+    /// E-mail over SMTP; unset: e-mails are written to the log (development only).
+    pub smtp: Option<SmtpSettings>,
+    pub mail_from: String,
+    /// SMS through the HTTP gateway; unset: SMS texts are written to the log (development only).
+    pub sms_gateway: Option<SmsGatewaySettings>,
+    pub sms_sender: String,
+    pub sms_max_segments: usize,
+    /// The bearer token the SMS gateway's delivery reports carry; reports are refused unset.
+    pub sms_delivery_report_token: Option<String>,
+    /// Timeout of each SMTP, SMS gateway and webhook call.
+    pub send_timeout: Duration,
+    /// The service's public address, the start of document links in SMS texts.
+    pub public_base_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +214,7 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(other) => return Err(invalid("LOG_FORMAT", other, "text or json")),
         };
+        let notifications = notification_settings(&lookup, production)?;
         let demo_data = match lookup("DEMO_DATA").as_deref() {
             None => !production,
             Some("true") => true,
@@ -186,8 +270,98 @@ impl Settings {
                         .with_timezone(&chrono::Utc),
                 ),
             },
+            notifications,
         })
     }
+}
+
+fn notification_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<NotificationSettings, ConfigError> {
+    let millis = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+        number(lookup, name, default).map(Duration::from_millis)
+    };
+    let smtp = match lookup("SMTP_HOST") {
+        None if production => return Err(ConfigError::Missing("SMTP_HOST")),
+        None => None,
+        Some(host) => Some(SmtpSettings {
+            host,
+            port: number(lookup, "SMTP_PORT", 587)?,
+            tls: match lookup("SMTP_TLS").as_deref() {
+                None | Some("starttls") => SmtpTls::StartTls,
+                Some("tls") => SmtpTls::Tls,
+                Some("none") => SmtpTls::None,
+                Some(other) => return Err(invalid("SMTP_TLS", other, "starttls, tls or none")),
+            },
+            username: lookup("SMTP_USERNAME"),
+            password: lookup("SMTP_PASSWORD"),
+        }),
+    };
+    let sms_gateway = match lookup("SMS_GATEWAY_URL") {
+        None if production => return Err(ConfigError::Missing("SMS_GATEWAY_URL")),
+        None => None,
+        Some(raw) => {
+            let url = url::Url::parse(&raw)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| invalid("SMS_GATEWAY_URL", &raw, "an http or https URL"))?;
+            Some(SmsGatewaySettings {
+                url,
+                token: lookup("SMS_GATEWAY_TOKEN"),
+            })
+        }
+    };
+    let public_base_url = match lookup("PUBLIC_BASE_URL") {
+        Some(raw) => url::Url::parse(&raw)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(|_| raw.trim_end_matches('/').to_owned())
+            .ok_or_else(|| invalid("PUBLIC_BASE_URL", &raw, "an http or https URL"))?,
+        None if production => return Err(ConfigError::Missing("PUBLIC_BASE_URL")),
+        None => format!(
+            "http://{}:{}",
+            lookup("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+            lookup("PORT").unwrap_or_else(|| "8080".to_owned())
+        ),
+    };
+    let settings = NotificationSettings {
+        dispatcher: match lookup("DISPATCHER").as_deref() {
+            None | Some("embedded") => DispatcherMode::Embedded,
+            Some("off") => DispatcherMode::Off,
+            Some(other) => return Err(invalid("DISPATCHER", other, "embedded or off")),
+        },
+        poll_interval: millis("DISPATCH_INTERVAL_MS", 1000)?,
+        batch_size: number(lookup, "DISPATCH_BATCH_SIZE", 50)?,
+        lease: millis("DISPATCH_LEASE_MS", 300_000)?,
+        retry_base: millis("RETRY_BASE_MS", 30_000)?,
+        retry_max_delay: millis("RETRY_MAX_DELAY_MS", 3_600_000)?,
+        retry_max_attempts: number(lookup, "RETRY_MAX_ATTEMPTS", 8)?,
+        smtp,
+        mail_from: lookup("MAIL_FROM")
+            .unwrap_or_else(|| "Azərişıq e-xidmətlər <no-reply@azerisiq.az>".to_owned()),
+        sms_gateway,
+        sms_sender: lookup("SMS_SENDER").unwrap_or_else(|| "Azerishiq".to_owned()),
+        sms_max_segments: number(lookup, "SMS_MAX_SEGMENTS", 4)?,
+        sms_delivery_report_token: lookup("SMS_DELIVERY_REPORT_TOKEN"),
+        send_timeout: millis("SEND_TIMEOUT_MS", 10_000)?,
+        public_base_url,
+    };
+    if settings.batch_size < 1 || settings.retry_max_attempts < 1 || settings.sms_max_segments < 1 {
+        return Err(invalid(
+            "DISPATCH_BATCH_SIZE, RETRY_MAX_ATTEMPTS, SMS_MAX_SEGMENTS",
+            "0",
+            "at least 1",
+        ));
+    }
+    if settings.lease <= settings.send_timeout * 3 {
+        return Err(invalid(
+            "DISPATCH_LEASE_MS",
+            &settings.lease.as_millis().to_string(),
+            "more than three times SEND_TIMEOUT_MS, so that a lease outlives its attempt",
+        ));
+    }
+    Ok(settings)
 }
 
 fn invalid(name: &'static str, value: &str, expected: &'static str) -> ConfigError {
@@ -248,6 +422,9 @@ mod tests {
                 "DOCUMENT_LINK_SECRET",
                 "a-production-secret-of-32-characters",
             ),
+            ("SMTP_HOST", "smtp.azerisiq.az"),
+            ("SMS_GATEWAY_URL", "https://sms.example.az/send"),
+            ("PUBLIC_BASE_URL", "https://e-xidmet.azerisiq.az"),
             ("DEMO_DATA", "true"),
         ])
         .unwrap_or_else(|e| unreachable!("{e}"));
@@ -277,6 +454,34 @@ mod tests {
             ("FIXED_CLOCK", "2026-11-06T12:00:00+04:00"),
         ]);
         assert!(production.is_err());
+    }
+
+    #[test]
+    fn notification_settings_are_checked() {
+        let s = settings(&[]).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(
+            s.notifications.smtp.is_none(),
+            "log channels in development"
+        );
+        assert_eq!(s.notifications.public_base_url, "http://127.0.0.1:8080");
+        let smtp = settings(&[
+            ("SMTP_HOST", "localhost"),
+            ("SMTP_PORT", "2525"),
+            ("SMTP_TLS", "none"),
+        ])
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            smtp.notifications.smtp.map(|s| (s.port, s.tls)),
+            Some((2525, SmtpTls::None))
+        );
+        assert!(settings(&[("SMTP_HOST", "x"), ("SMTP_TLS", "ssl3")]).is_err());
+        assert!(settings(&[("SMS_GATEWAY_URL", "ftp://x")]).is_err());
+        assert!(settings(&[("DISPATCHER", "sometimes")]).is_err());
+        assert!(settings(&[("RETRY_MAX_ATTEMPTS", "0")]).is_err());
+        assert!(
+            settings(&[("DISPATCH_LEASE_MS", "1000"), ("SEND_TIMEOUT_MS", "1000")]).is_err(),
+            "a lease shorter than an attempt could let two dispatchers send one message"
+        );
     }
 
     #[test]

@@ -41,6 +41,8 @@ use utoipa_actix_web::AppExt;
         (name = "applications", description = "Applications: drafts, steps, submission, My applications"),
         (name = "documents", description = "The documents an application produced, and their signed links"),
         (name = "back-office", description = "The company's staff: inbox, workflow actions, assignment"),
+        (name = "webhooks", description = "Administrators: signed event deliveries to integrators (e-gov.az and other portals)"),
+        (name = "callbacks", description = "Called by outside systems: the SMS gateway's delivery reports"),
         (name = "development", description = "Development mode only; absent in production"),
         (name = "operations", description = "For load balancers and monitoring")
     ),
@@ -75,10 +77,16 @@ fn add_security_scheme(api: &mut utoipa::openapi::OpenApi) {
     bearer.description = Some(
         "A JWT from the identity provider. Applicants: `sub` is the PIN (FİN), optional `tin` the VÖEN, `roles` \
          absent or `[\"applicant\"]`, `amr` the login method. Staff: `sub` is the employee id, `roles` \
-         `[\"operator\"]` with a `department` claim, or `[\"supervisor\"]`."
+         `[\"operator\"]` with a `department` claim, or `[\"supervisor\"]`. Administrators: `roles`          `[\"admin\"]`."
             .to_owned(),
     );
     components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    let mut gateway = Http::new(HttpAuthScheme::Bearer);
+    gateway.description = Some(
+        "The shared token of the SMS gateway (`SMS_DELIVERY_REPORT_TOKEN`), for its delivery reports."
+            .to_owned(),
+    );
+    components.add_security_scheme("sms-gateway", SecurityScheme::Http(gateway));
 }
 
 const UNAVAILABLE_REGISTRIES: [ErrorCode; 3] = [
@@ -205,6 +213,25 @@ fn problems_of(operation_id: &str) -> Option<Vec<ErrorCode>> {
             E::UnknownDepartment,
         ],
         "list-my-applications" => vec![E::InvalidQueryParameter],
+        "set-application-language" => vec![
+            E::InvalidPathParameter,
+            E::ApplicationNotFound,
+            E::VersionConflict,
+        ],
+        "list-failed-notifications" => vec![E::NoDepartment],
+        "retry-notification" => vec![
+            E::InvalidPathParameter,
+            E::NoDepartment,
+            E::MessageNotFound,
+            E::MessageNotFailed,
+        ],
+        "report-sms-delivery" => vec![E::ValidationFailed, E::MessageNotFound],
+        "create-webhook-subscription" => vec![E::ValidationFailed],
+        "list-webhook-subscriptions" => vec![],
+        "get-webhook-subscription" | "delete-webhook-subscription" | "list-webhook-deliveries" => {
+            vec![E::InvalidPathParameter, E::WebhookSubscriptionNotFound]
+        }
+        "redeliver-webhook" => vec![E::InvalidPathParameter, E::MessageNotFound],
         _ => return None,
     })
 }

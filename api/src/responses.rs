@@ -332,6 +332,98 @@ pub struct ApplicationView {
     /// The company's side, once submitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work: Option<WorkView>,
+    /// The language of the applicant's SMS and e-mails.
+    pub language: crate::vocabulary::Language,
+    /// The SMS and e-mails that told the applicant of the timeline's events, with where each
+    /// stands (only when one application is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Vec<NotificationView>>,
+}
+
+/// A message to the applicant (or, in the delivery log, to a webhook receiver).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 41, "event": "registered", "event_id": "0b6f2c7e-3f0c-4c35-9d8e-5b1a2f6d7c10",
+    "occurred_at": "2026-11-23T09:02:00Z", "channel": "sms", "recipient": "+994*****4567",
+    "status": "sent", "attempts": 1, "updated_at": "2026-11-23T09:02:01Z", "sent_at": "2026-11-23T09:02:01Z"
+}))]
+pub struct NotificationView {
+    pub id: i64,
+    /// The timeline event it tells of.
+    pub event: crate::vocabulary::EventType,
+    /// The event's id, the same on every channel and in webhooks.
+    pub event_id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub channel: crate::vocabulary::Channel,
+    /// The mobile number or e-mail address, partly masked; the URL for a webhook.
+    pub recipient: String,
+    pub status: crate::vocabulary::DeliveryStatus,
+    /// Attempts made in the current round.
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When a queued message is tried next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The failed message on the other channel that this one stands in for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_of: Option<i64>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The application it is about (in staff lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+}
+
+/// Hides the middle of a mobile number or the name of an e-mail address: enough to recognise
+/// one's own, not enough to learn someone else's.
+pub fn mask_recipient(channel: domain::notifications::Channel, recipient: &str) -> String {
+    use domain::notifications::Channel;
+    match channel {
+        Channel::Webhook => recipient.to_owned(),
+        Channel::Sms => {
+            let chars: Vec<char> = recipient.chars().collect();
+            let keep_start = chars.len().min(4);
+            let keep_end = chars.len().saturating_sub(keep_start).min(4);
+            let hidden = chars.len() - keep_start - keep_end;
+            let start: String = chars.iter().take(keep_start).collect();
+            let end: String = chars.iter().skip(keep_start + hidden).collect();
+            format!("{start}{}{end}", "*".repeat(hidden))
+        }
+        Channel::Email => match recipient.split_once('@') {
+            Some((name, domain)) => {
+                let first: String = name.chars().take(1).collect();
+                format!("{first}***@{domain}")
+            }
+            None => "***".to_owned(),
+        },
+    }
+}
+
+impl NotificationView {
+    pub fn new(message: &persistence::outbox::MessageView, with_application: bool) -> Self {
+        Self {
+            id: message.id,
+            event: message.event_type.into(),
+            event_id: message.event_id.clone(),
+            occurred_at: message.occurred_at,
+            channel: message.channel.into(),
+            recipient: mask_recipient(message.channel, &message.recipient),
+            status: message.status.into(),
+            attempts: message.attempts,
+            last_error: message.last_error.clone(),
+            next_attempt_at: message.next_attempt_at,
+            fallback_of: message.fallback_of,
+            updated_at: message.updated_at,
+            sent_at: message.sent_at,
+            delivered_at: message.delivered_at,
+            application: with_application.then(|| message.application.to_string()),
+        }
+    }
 }
 
 /// Where the application is worked, until when, and what came of it.
@@ -523,6 +615,8 @@ impl ApplicationView {
                     view
                 })
                 .collect(),
+            language: application.language.into(),
+            notifications: None,
             work: (application.status != domain::status::Status::Draft).then(|| {
                 WorkView::new(
                     &application.work,

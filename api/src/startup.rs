@@ -3,8 +3,9 @@
 
 use crate::auth::{Authenticator, DevTokenIssuer, KeyError, ensure_dev_key_pair};
 use crate::body::BodyLimit;
-use crate::config::{Mode, Settings};
+use crate::config::{DispatcherMode, Mode, Settings};
 use crate::document_links::DocumentLinks;
+use crate::notify::Dispatcher;
 use crate::pdf::PdfRenderer;
 use crate::routes;
 use crate::state::{AppState, FixedClock, SystemClock};
@@ -69,6 +70,8 @@ pub enum StartupError {
     },
     #[error("documents: {0}")]
     Documents(String),
+    #[error("notifications: {0}")]
+    Notifications(String),
     #[error("the holiday calendar is not valid: {0}")]
     Holidays(String),
     #[error("cannot create the data folder {path}: {source}")]
@@ -117,6 +120,19 @@ fn load_demo_data_once(database: &Database) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// The document links' signer: the configured secret, or the development one in the data folder.
+pub fn document_links(settings: &Settings) -> Result<DocumentLinks, StartupError> {
+    let link_secret = match &settings.document_link_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => DocumentLinks::dev_secret(&settings.data_dir)
+            .map_err(|e| StartupError::Documents(e.to_string()))?,
+    };
+    Ok(DocumentLinks::new(
+        link_secret,
+        chrono::TimeDelta::hours(settings.document_link_hours),
+    ))
+}
+
 /// A built application, listening.
 pub struct Application {
     port: u16,
@@ -161,23 +177,19 @@ impl Application {
             service_levels: service_levels(&settings)?,
             renderer: Arc::new(PdfRenderer::new().map_err(StartupError::Documents)?),
         };
-        let link_secret = match &settings.document_link_secret {
-            Some(secret) => secret.as_bytes().to_vec(),
-            None => DocumentLinks::dev_secret(&settings.data_dir)
-                .map_err(|e| StartupError::Documents(e.to_string()))?,
-        };
-        let document_links = DocumentLinks::new(
-            link_secret,
-            chrono::TimeDelta::hours(settings.document_link_hours),
-        );
+        let document_links = document_links(&settings)?;
         let state = AppState {
             service: ApplicantService::new(ports.clone()),
             back_office: BackOfficeService::new(ports),
             clock,
             mode: settings.mode,
-            database,
-            document_links,
+            outbox: persistence::DieselOutbox::new(database.clone()),
+            sms_delivery_report_token: settings.notifications.sms_delivery_report_token.clone(),
+            database: database.clone(),
+            document_links: document_links.clone(),
         };
+        let dispatcher = Dispatcher::new(&database, &settings.notifications, document_links)
+            .map_err(StartupError::Notifications)?;
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -222,6 +234,9 @@ impl Application {
         })?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
+        }
+        if settings.notifications.dispatcher == DispatcherMode::Embedded {
+            tokio::spawn(dispatcher.run());
         }
         Ok(Self {
             port,

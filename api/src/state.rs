@@ -16,6 +16,9 @@ pub struct AppState {
     pub mode: Mode,
     pub database: persistence::Database,
     pub document_links: crate::document_links::DocumentLinks,
+    pub outbox: persistence::DieselOutbox,
+    /// Authenticates the SMS gateway's delivery reports; none are accepted when unset.
+    pub sms_delivery_report_token: Option<String>,
 }
 
 impl std::fmt::Debug for AppState {

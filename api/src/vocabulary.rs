@@ -26,6 +26,33 @@ macro_rules! mirror_enum {
 }
 
 mirror_enum! {
+    /// The language of the applicant's SMS and e-mails: `az` (the default), `en`, `ru`.
+    Language => domain::notifications::Language { Az, En, Ru }
+}
+
+mirror_enum! {
+    /// What happened: the applicant is told of `registered`, `resubmitted`, `accepted`,
+    /// `inspection-scheduled`, `returned-for-correction`, `approved`, `rejected`, `completed` and
+    /// `documents-ready`; webhooks receive every type.
+    EventType => domain::notifications::EventType {
+        Registered, Resubmitted, Accepted, InspectionScheduled, Inspected, ReviewStarted,
+        ReturnedForCorrection, Approved, Rejected, Completed, Cancelled, DocumentsReady,
+    }
+}
+
+mirror_enum! {
+    /// How a message travels.
+    Channel => domain::notifications::Channel { Sms, Email, Webhook }
+}
+
+mirror_enum! {
+    /// `queued` (waiting for its next attempt), `sent` (accepted by the SMTP server, the SMS
+    /// gateway or the webhook receiver), `delivered` (the SMS gateway reported it on the phone),
+    /// `failed` (given up; staff can retry it).
+    DeliveryStatus => domain::notifications::DeliveryStatus { Queued, Sent, Delivered, Failed }
+}
+
+mirror_enum! {
     /// The e-service: `meter-damage-investigation` (service 1) or `account-change` (service 2).
     ApplicationKind => domain::application::ApplicationKind { MeterDamageInvestigation, AccountChange }
 }

@@ -6,6 +6,7 @@ use crate::contact::ContactInformation;
 use crate::district::DistrictCode;
 use crate::identity::{Applicant, Role};
 use crate::money::Qapik;
+use crate::notifications::Language;
 use crate::property::PropertyData;
 use crate::routing::DepartmentCode;
 use crate::status::{Action, Status};
@@ -297,6 +298,8 @@ pub struct Application {
     /// Grows by one with every stored change; the store refuses a change made from an older one.
     pub version: i64,
     pub timeline: Vec<TimelineEntry>,
+    /// The language of the applicant's messages.
+    pub language: Language,
 }
 
 impl Application {
@@ -323,6 +326,7 @@ pub struct NewApplication {
     pub created_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub timeline: Vec<TimelineEntry>,
+    pub language: Language,
 }
 
 /// A step of the portal's form.

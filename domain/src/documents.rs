@@ -243,6 +243,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             submitted_at: Some(at),
+            language: crate::notifications::Language::Az,
             version: 3,
             timeline: vec![],
         }

@@ -11,6 +11,7 @@ use crate::codes::{HeadCode, SubscriberCode};
 use crate::contact::ContactInformation;
 use crate::identity::{Applicant, Role, Tin};
 use crate::meter_damage::{self, MeterDamageRefusal};
+use crate::notifications::Language;
 use crate::ports::{
     ApplicationPage, ApplicationQuery, ApplicationStore, Billing, BusinessInformation,
     CitizenRegistry, Clock, DebtStatement, DepartmentDirectory, HeadCodeAccount, MainInformation,
@@ -211,6 +212,7 @@ impl ApplicantService {
         kind: ApplicationKind,
         changes: StepChanges,
         submit: bool,
+        language: Option<Language>,
     ) -> Result<Application, ServiceError> {
         let now = self.ports.clock.now();
         let mut draft = Draft {
@@ -256,6 +258,7 @@ impl ApplicantService {
             created_at: now,
             submitted_at,
             timeline,
+            language: language.unwrap_or_default(),
         };
         self.ports
             .store
@@ -311,8 +314,12 @@ impl ApplicantService {
         &self,
         applicant: &Applicant,
         number: &ApplicationNumber,
+        language: Option<Language>,
     ) -> Result<Application, ServiceError> {
         let mut application = self.own(applicant, number)?;
+        if let Some(language) = language {
+            application.language = language;
+        }
         let action = if application.status == Status::ReturnedForCorrection {
             Action::Resubmit
         } else {
@@ -347,6 +354,25 @@ impl ApplicantService {
         self.ports
             .store
             .update(&application, &[submitted])
+            .map_err(|e| self.store_error(applicant, e))
+    }
+
+    /// Changes the language of the applicant's messages, at any status.
+    pub fn set_language(
+        &self,
+        applicant: &Applicant,
+        number: &ApplicationNumber,
+        language: Language,
+    ) -> Result<Application, ServiceError> {
+        let mut application = self.own(applicant, number)?;
+        if application.language == language {
+            return Ok(application);
+        }
+        application.language = language;
+        application.updated_at = self.ports.clock.now();
+        self.ports
+            .store
+            .update(&application, &[])
             .map_err(|e| self.store_error(applicant, e))
     }
 
@@ -877,6 +903,7 @@ mod tests {
                 created_at: new.created_at,
                 updated_at: new.created_at,
                 submitted_at: new.submitted_at,
+                language: new.language,
                 version: 1,
                 timeline: new.timeline,
             };
@@ -1050,6 +1077,7 @@ mod tests {
             ApplicationKind::AccountChange,
             complete_transfer(),
             true,
+            None,
         );
         assert!(matches!(
             result,
@@ -1075,6 +1103,7 @@ mod tests {
                 ApplicationKind::AccountChange,
                 complete_transfer(),
                 true,
+                None,
             )
             .unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(created.status, Status::Submitted);
@@ -1112,6 +1141,7 @@ mod tests {
                 ApplicationKind::AccountChange,
                 complete_transfer(),
                 false,
+                None,
             )
             .unwrap_or_else(|e| unreachable!("{e}"));
         // A new world where billing now has a debt, with the same stored draft.
@@ -1124,7 +1154,7 @@ mod tests {
                 .unwrap_or_default(),
         );
         let (indebted_service, world) = service_on(indebted);
-        let refused = indebted_service.submit(&me, &draft.number);
+        let refused = indebted_service.submit(&me, &draft.number, None);
         assert!(
             matches!(refused, Err(ServiceError::AccountChange(AccountChangeRefusal::DebtOutstanding { amount, .. })) if amount == Qapik::new(100))
         );
@@ -1146,6 +1176,7 @@ mod tests {
                 ApplicationKind::AccountChange,
                 complete_transfer(),
                 true,
+                None,
             )
             .unwrap_or_else(|e| unreachable!("{e}"));
         let again = service.create(
@@ -1153,6 +1184,7 @@ mod tests {
             ApplicationKind::AccountChange,
             complete_transfer(),
             false,
+            None,
         );
         assert_eq!(
             again.err(),
@@ -1169,6 +1201,7 @@ mod tests {
                 ..StepChanges::default()
             },
             false,
+            None,
         );
         assert_eq!(
             theirs.err(),
@@ -1187,6 +1220,7 @@ mod tests {
                 ApplicationKind::AccountChange,
                 StepChanges::default(),
                 false,
+                None,
             )
             .unwrap_or_else(|e| unreachable!("{e}"));
         if let Ok(mut stale) = world.stale.lock() {

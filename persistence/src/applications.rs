@@ -1,6 +1,7 @@
 //! The application store: applications and their timelines, one transaction per use case.
 
 use crate::connection::{Database, DbConnection, unavailable};
+use crate::outbox;
 use crate::schema::{
     application_documents, application_number_sequences, application_timeline, applications,
 };
@@ -19,6 +20,7 @@ use domain::district::DistrictCode;
 use domain::documents::{DocumentInfo, DocumentKind, NewDocument};
 use domain::identity::{Applicant, LoginMethod, Pin, Role, Tin};
 use domain::money::Qapik;
+use domain::notifications::{Language, events_of};
 use domain::ports::{
     AccountEffect, ApplicationPage, ApplicationQuery, ApplicationStore, InboxOrder, InboxQuery,
     StoreError, Unavailable,
@@ -95,6 +97,7 @@ struct ApplicationRow {
     updated_at: NaiveDateTime,
     submitted_at: Option<NaiveDateTime>,
     version: i64,
+    language: String,
 }
 
 /// The columns a use case writes: everything but the id, the number and the creation time.
@@ -137,6 +140,7 @@ struct ApplicationChanges {
     updated_at: NaiveDateTime,
     submitted_at: Option<NaiveDateTime>,
     version: i64,
+    language: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -183,8 +187,10 @@ fn changes_of(
     updated_at: NaiveDateTime,
     submitted_at: Option<NaiveDateTime>,
     version: i64,
+    language: Language,
 ) -> ApplicationChanges {
     let mut changes = ApplicationChanges {
+        language: language.as_str().to_owned(),
         status: status.as_str().to_owned(),
         subscriber_type: None,
         subscriber_code: None,
@@ -484,6 +490,7 @@ fn to_domain(row: &ApplicationRow, timeline: Vec<TimelineRow>) -> Result<Applica
         submitted_at: row.submitted_at.map(from_stored),
         version: row.version,
         timeline,
+        language: some_or_corrupt(n, "language", Language::parse(&row.language))?,
     })
 }
 
@@ -769,6 +776,7 @@ impl ApplicationStore for DieselApplicationStore {
                         to_stored(new.created_at),
                         new.submitted_at.map(to_stored),
                         1,
+                        new.language,
                     ),
                 ))
                 .execute(conn)?;
@@ -777,7 +785,11 @@ impl ApplicationStore for DieselApplicationStore {
                 .select(applications::id)
                 .first(conn)?;
             insert_timeline(conn, id, &new.timeline)?;
-            load(conn, number.as_str())?.ok_or(WriteError::Store(StoreError::NotFound))
+            let created =
+                load(conn, number.as_str())?.ok_or(WriteError::Store(StoreError::NotFound))?;
+            let events = events_of(&created, &new.timeline, &[], created.language);
+            outbox::enqueue(conn, id, &events)?;
+            Ok(created)
         })
     }
 
@@ -813,6 +825,7 @@ impl ApplicationStore for DieselApplicationStore {
                 to_stored(application.updated_at),
                 application.submitted_at.map(to_stored),
                 application.version + 1,
+                application.language,
             );
             let updated = diesel::update(
                 applications::table
@@ -852,6 +865,8 @@ impl ApplicationStore for DieselApplicationStore {
                     ))
                     .execute(conn)?;
             }
+            let events = events_of(application, new_entries, documents, application.language);
+            outbox::enqueue(conn, id, &events)?;
             load(conn, number)?.ok_or(WriteError::Store(StoreError::NotFound))
         })
     }

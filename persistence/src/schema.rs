@@ -149,6 +149,7 @@ diesel::table! {
         updated_at -> Timestamp,
         submitted_at -> Nullable<Timestamp>,
         version -> BigInt,
+        language -> Text,
     }
 }
 
@@ -178,6 +179,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> BigInt,
+        url -> Text,
+        event_types -> Text,
+        secret -> Text,
+        description -> Nullable<Text>,
+        active -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_events (id) {
+        id -> BigInt,
+        public_id -> Text,
+        application_id -> BigInt,
+        event_type -> Text,
+        occurred_at -> Timestamp,
+        language -> Text,
+        mobile -> Nullable<Text>,
+        email -> Nullable<Text>,
+        facts -> Text,
+    }
+}
+
+diesel::table! {
+    outbox_messages (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        channel -> Text,
+        recipient -> Text,
+        subscription_id -> Nullable<BigInt>,
+        fallback_of -> Nullable<BigInt>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        provider_reference -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox_attempts (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        attempt -> Integer,
+        at -> Timestamp,
+        outcome -> Text,
+        detail -> Nullable<Text>,
+        worker -> Text,
+    }
+}
+
+diesel::joinable!(notification_events -> applications (application_id));
+diesel::joinable!(outbox_messages -> notification_events (event_id));
+diesel::joinable!(outbox_messages -> webhook_subscriptions (subscription_id));
+diesel::joinable!(outbox_attempts -> outbox_messages (message_id));
 diesel::joinable!(application_timeline -> applications (application_id));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(metering_points -> head_codes (head_code));
@@ -199,10 +265,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     application_timeline,
     application_documents,
+    webhook_subscriptions,
+    notification_events,
+    outbox_messages,
+    outbox_attempts,
 );
 
 /// Every table, for checks that walk them all (the storage tests check each exists after migrating).
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 18] = [
     "citizens",
     "businesses",
     "business_representatives",
@@ -217,4 +287,8 @@ pub const TABLES: [&str; 14] = [
     "applications",
     "application_timeline",
     "application_documents",
+    "webhook_subscriptions",
+    "notification_events",
+    "outbox_messages",
+    "outbox_attempts",
 ];

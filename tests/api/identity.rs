@@ -139,6 +139,9 @@ async fn production_mode_has_no_development_token_route_and_takes_configured_key
             "DOCUMENT_LINK_SECRET",
             "a-production-secret-of-32-characters",
         ),
+        ("SMTP_HOST", "127.0.0.1"),
+        ("SMS_GATEWAY_URL", "http://127.0.0.1:9/sms"),
+        ("PUBLIC_BASE_URL", "https://e-xidmet.azerisiq.az"),
     ];
     let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
         unreachable!()

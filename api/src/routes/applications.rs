@@ -4,13 +4,14 @@
 use crate::auth::{ApplicantPrincipal, Caller};
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::problem::{ApiError, ErrorCode};
-use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView};
+use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView, NotificationView};
 use crate::routes::application_number;
+use crate::routes::notifications::accept_language;
 use crate::routes::with_etag;
 use crate::state::{AppState, blocking};
 use crate::steps::{AccountSelection, Contact, Property, StepFields, SubscriberSelection};
 use crate::vocabulary::{ApplicationKind, Status};
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::identity::Role;
@@ -99,8 +100,10 @@ fn created(view: ApplicationView) -> HttpResponse {
 pub async fn create_application(
     state: web::Data<AppState>,
     ApplicantPrincipal(principal): ApplicantPrincipal,
+    http: HttpRequest,
     JsonBody(request): JsonBody<CreateApplicationRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let language = accept_language(&http);
     let changes = StepFields {
         subscriber: request.subscriber.as_ref(),
         damage_description: request.damage_description.as_deref(),
@@ -113,7 +116,8 @@ pub async fn create_application(
     let applicant = principal.applicant();
     let kind = request.kind.into();
     let submit = request.submit;
-    let application = blocking(move || service.create(&applicant, kind, changes, submit)).await?;
+    let application =
+        blocking(move || service.create(&applicant, kind, changes, submit, language)).await?;
     Ok(created(ApplicationView::new(&application, Role::Applicant)))
 }
 
@@ -166,12 +170,14 @@ pub async fn update_application(
 pub async fn submit_application(
     state: web::Data<AppState>,
     ApplicantPrincipal(principal): ApplicantPrincipal,
+    http: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let service = state.service.clone();
     let applicant = principal.applicant();
-    let application = blocking(move || service.submit(&applicant, &number)).await?;
+    let language = accept_language(&http);
+    let application = blocking(move || service.submit(&applicant, &number, language)).await?;
     Ok(with_etag(ApplicationView::new(
         &application,
         Role::Applicant,
@@ -243,7 +249,8 @@ pub async fn get_application(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
-    let view = match caller {
+    let outbox = state.outbox.clone();
+    let mut view = match caller {
         Caller::Applicant(principal) => {
             let service = state.service.clone();
             let applicant = principal.applicant();
@@ -257,6 +264,14 @@ pub async fn get_application(
             ApplicationView::new(&application, role)
         }
     };
+    let read = application_number(&path)?;
+    let messages = blocking(move || Ok(outbox.messages_of(&read, false)?)).await?;
+    view.notifications = Some(
+        messages
+            .iter()
+            .map(|m| NotificationView::new(m, false))
+            .collect(),
+    );
     Ok(with_etag(view))
 }
 

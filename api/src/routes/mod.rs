@@ -7,7 +7,9 @@ pub mod dev;
 pub mod documents;
 pub mod fallback;
 pub mod me;
+pub mod notifications;
 pub mod staff;
+pub mod webhooks;
 
 use crate::config::Mode;
 use crate::problem::{ApiError, ErrorCode};
@@ -37,11 +39,21 @@ pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
                 .service(applications::submit_application)
                 .service(applications::cancel_application)
                 .service(applications::get_application)
+                .service(notifications::set_language)
                 .service(staff::inbox)
                 .service(staff::inbox_counts)
                 .service(staff::departments)
                 .service(staff::act)
                 .service(staff::assign)
+                .service(notifications::list_failed)
+                .service(notifications::retry)
+                .service(notifications::sms_delivery_report)
+                .service(webhooks::create_subscription)
+                .service(webhooks::list_subscriptions)
+                .service(webhooks::get_subscription)
+                .service(webhooks::delete_subscription)
+                .service(webhooks::list_deliveries)
+                .service(webhooks::redeliver)
                 .service(documents::list_documents)
                 .service(documents::get_document)
                 .service(documents::get_document_by_link)

@@ -1,0 +1,208 @@
+//! The applicant's messages seen from the company: the failed ones and their retry, and the SMS
+//! gateway's delivery reports. The applicant's language setting is here too.
+
+use crate::auth::{ApplicantPrincipal, StaffPrincipal};
+use crate::body::JsonBody;
+use crate::problem::{ApiError, ErrorCode};
+use crate::responses::{ApplicationView, NotificationView};
+use crate::routes::webhooks::id_of;
+use crate::routes::{application_number, with_etag};
+use crate::state::{AppState, blocking};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use domain::identity::Role;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+const FAILED_PAGE: i64 = 200;
+
+/// The messages to applicants that failed for good, newest first (the last 200): an operator's
+/// department's, or all for a supervisor.
+#[utoipa::path(
+    tag = "back-office",
+    operation_id = "list-failed-notifications",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Failed messages", body = Vec<NotificationView>))
+)]
+#[get("/staff/notifications/failed")]
+pub async fn list_failed(
+    state: web::Data<AppState>,
+    StaffPrincipal(staff): StaffPrincipal,
+) -> Result<HttpResponse, ApiError> {
+    let outbox = state.outbox.clone();
+    let department = match staff.role {
+        Role::Supervisor => None,
+        _ => staff.department.clone(),
+    };
+    let failed = blocking(move || Ok(outbox.failed(department.as_ref(), FAILED_PAGE)?)).await?;
+    let views: Vec<NotificationView> = failed
+        .iter()
+        .map(|m| NotificationView::new(m, true))
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// Queues a failed message again, with a new round of attempts.
+#[utoipa::path(
+    tag = "back-office",
+    operation_id = "retry-notification",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The message's id", example = 41)),
+    responses((status = 202, description = "Queued again"))
+)]
+#[post("/staff/notifications/{id}/retry")]
+pub async fn retry(
+    state: web::Data<AppState>,
+    StaffPrincipal(staff): StaffPrincipal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id_of(&path, "id")?;
+    let outbox = state.outbox.clone();
+    let now = chrono::Utc::now();
+    let found = blocking(move || Ok(outbox.message(id)?)).await?;
+    let not_found = || ApiError::new(ErrorCode::MessageNotFound, "no message has this id");
+    let message = found
+        .filter(|m| m.channel != domain::notifications::Channel::Webhook)
+        .ok_or_else(not_found)?;
+    let in_scope = staff.role == Role::Supervisor
+        || (staff.department.as_ref().map(|d| d.as_str()) == message.department.as_deref());
+    if !in_scope {
+        return Err(not_found());
+    }
+    if message.status != domain::notifications::DeliveryStatus::Failed {
+        return Err(ApiError::new(
+            ErrorCode::MessageNotFailed,
+            format!("the message is {}", message.status.as_str()),
+        ));
+    }
+    let outbox = state.outbox.clone();
+    blocking(move || Ok(outbox.requeue(id, now)?)).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// A delivery report from the SMS gateway.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"reference": "gw-7f3a9c", "status": "delivered"}))]
+pub struct DeliveryReport {
+    /// The gateway's `message_id` from its answer to the send.
+    #[schema(max_length = 200)]
+    pub reference: String,
+    pub status: ReportedStatus,
+    /// Why it was not delivered.
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportedStatus {
+    Delivered,
+    Failed,
+}
+
+/// The SMS gateway reports that a sent SMS reached the phone, or could not. Authenticated by
+/// the shared `SMS_DELIVERY_REPORT_TOKEN` as a bearer token. A failure queues the e-mail
+/// instead, as for a failed send.
+#[utoipa::path(
+    tag = "callbacks",
+    operation_id = "report-sms-delivery",
+    security(("sms-gateway" = [])),
+    request_body = DeliveryReport,
+    responses((status = 204, description = "Recorded"))
+)]
+#[post("/callbacks/sms-delivery")]
+pub async fn sms_delivery_report(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    JsonBody(report): JsonBody<DeliveryReport>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = state.sms_delivery_report_token.as_deref();
+    let given = request
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let authentic = match (expected, given) {
+        (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
+        _ => false,
+    };
+    if !authentic {
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "a delivery report needs the gateway's bearer token",
+        ));
+    }
+    if report.reference.is_empty() || report.reference.len() > 200 {
+        return Err(ApiError::at_field(
+            ErrorCode::ValidationFailed,
+            "reference",
+            "1 to 200 characters",
+        ));
+    }
+    let reason: Option<String> = report
+        .reason
+        .map(|r| r.chars().filter(|c| !c.is_control()).take(500).collect());
+    let outbox = state.outbox.clone();
+    let now = chrono::Utc::now();
+    let delivered = matches!(report.status, ReportedStatus::Delivered);
+    let recorded = blocking(move || {
+        Ok(outbox.delivery_report(&report.reference, delivered, reason.as_deref(), now)?)
+    })
+    .await?;
+    if !recorded {
+        return Err(ApiError::new(
+            ErrorCode::MessageNotFound,
+            "no sent SMS has this reference",
+        ));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The language of the applicant's messages.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"language": "ru"}))]
+pub struct LanguageRequest {
+    pub language: crate::vocabulary::Language,
+}
+
+/// Changes the language of the SMS and e-mails about this application, at any status. It is
+/// first taken from `Accept-Language` when the application is created and when it is submitted.
+#[utoipa::path(
+    tag = "applications",
+    operation_id = "set-application-language",
+    security(("bearer" = [])),
+    params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
+    request_body = LanguageRequest,
+    responses((status = 200, description = "Changed", body = ApplicationView,
+        headers(("ETag" = String, description = "Its new version"))))
+)]
+#[put("/applications/{number}/language")]
+pub async fn set_language(
+    state: web::Data<AppState>,
+    ApplicantPrincipal(principal): ApplicantPrincipal,
+    path: web::Path<String>,
+    JsonBody(request): JsonBody<LanguageRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let number = application_number(&path)?;
+    let service = state.service.clone();
+    let applicant = principal.applicant();
+    let language = request.language.into();
+    let application = blocking(move || service.set_language(&applicant, &number, language)).await?;
+    Ok(with_etag(ApplicationView::new(
+        &application,
+        Role::Applicant,
+    )))
+}
+
+/// The language an `Accept-Language` header asks for, if it names one the service writes.
+pub fn accept_language(request: &HttpRequest) -> Option<domain::notifications::Language> {
+    request
+        .headers()
+        .get("Accept-Language")
+        .and_then(|v| v.to_str().ok())
+        .and_then(domain::notifications::Language::from_accept_language)
+}

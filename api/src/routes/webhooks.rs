@@ -1,0 +1,379 @@
+//! Webhook subscriptions for integrators (admins only): register a URL for event types with a
+//! secret, read the delivery log, redeliver. See `notify::webhook` for the signature.
+
+use crate::auth::AdminPrincipal;
+use crate::body::JsonBody;
+use crate::problem::{ApiError, ErrorCode};
+use crate::responses::NotificationView;
+use crate::state::{AppState, blocking};
+use crate::vocabulary::EventType;
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use persistence::outbox::{NewSubscription, Subscription};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A new subscription.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://portal.e-gov.az/hooks/azerisiq",
+    "event_types": ["registered", "approved", "rejected", "completed"],
+    "secret": "whsec_3c1e0f9a7b2d4e6f8a0b1c2d3e4f5a6b",
+    "description": "e-gov.az: stage of applications in the citizen's cabinet"
+}))]
+pub struct CreateSubscriptionRequest {
+    /// Where events are POSTed: `https://` (or `http://` to a loopback address, for testing).
+    #[schema(max_length = 2000)]
+    pub url: String,
+    /// At least one; each at most once.
+    #[schema(min_items = 1)]
+    pub event_types: Vec<EventType>,
+    /// Signs every delivery (HMAC-SHA256); 32 to 200 characters. Never shown again.
+    #[schema(min_length = 32, max_length = 200)]
+    pub secret: String,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+/// A subscription; its secret is never returned.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1, "url": "https://portal.e-gov.az/hooks/azerisiq",
+    "event_types": ["registered", "approved", "rejected", "completed"],
+    "description": "e-gov.az: stage of applications in the citizen's cabinet",
+    "active": true, "created_by": "admin-01", "created_at": "2026-11-23T09:00:00Z"
+}))]
+pub struct SubscriptionView {
+    pub id: i64,
+    pub url: String,
+    pub event_types: Vec<EventType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A deleted subscription stays, inactive, with its delivery log.
+    pub active: bool,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Subscription> for SubscriptionView {
+    fn from(s: Subscription) -> Self {
+        Self {
+            id: s.id,
+            url: s.url,
+            event_types: s.event_types.into_iter().map(Into::into).collect(),
+            description: s.description,
+            active: s.active,
+            created_by: s.created_by,
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// One delivery of the log, with each attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    #[serde(flatten)]
+    pub message: NotificationView,
+    pub attempts_log: Vec<AttemptLogView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptLogView {
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    /// `sent`, `transient` (retried) or `permanent`.
+    pub outcome: String,
+    /// The receiver's status and an excerpt of its answer, or the network error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+const MAX_URL: usize = 2000;
+const SECRET_CHARACTERS: std::ops::RangeInclusive<usize> = 32..=200;
+const MAX_DESCRIPTION: usize = 500;
+const DELIVERY_PAGE: i64 = 100;
+
+fn check(request: CreateSubscriptionRequest) -> Result<NewSubscriptionParts, ApiError> {
+    let mut error: Option<ApiError> = None;
+    let mut fault = |field: &str, code: &str, message: String| {
+        let e = error.get_or_insert_with(|| {
+            ApiError::new(ErrorCode::ValidationFailed, "some fields are not valid")
+        });
+        e.problem
+            .errors
+            .push(crate::problem::FieldViolation::new(field, code, message));
+    };
+    let url = url::Url::parse(request.url.trim()).ok();
+    let url_ok = request.url.len() <= MAX_URL
+        && url.as_ref().is_some_and(|u| {
+            let loopback = matches!(
+                u.host(),
+                Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+            ) || u.host_str() == Some("localhost");
+            u.username().is_empty()
+                && u.password().is_none()
+                && (u.scheme() == "https" || (u.scheme() == "http" && loopback))
+        });
+    if !url_ok {
+        fault(
+            "url",
+            "invalid-url",
+            "an https URL without credentials (http only to a loopback address), at most 2000 characters".to_owned(),
+        );
+    }
+    if request.event_types.is_empty() {
+        fault(
+            "event_types",
+            "empty",
+            "name at least one event type".to_owned(),
+        );
+    }
+    let mut types: Vec<domain::notifications::EventType> = Vec::new();
+    for (index, t) in request.event_types.iter().enumerate() {
+        let t = (*t).into();
+        if types.contains(&t) {
+            fault(
+                &format!("event_types[{index}]"),
+                "repeated",
+                "each event type at most once".to_owned(),
+            );
+        } else {
+            types.push(t);
+        }
+    }
+    let secret_length = request.secret.chars().count();
+    if !SECRET_CHARACTERS.contains(&secret_length) || request.secret.chars().any(char::is_control) {
+        fault(
+            "secret",
+            "invalid-secret",
+            "32 to 200 characters, no control characters".to_owned(),
+        );
+    }
+    let description = request
+        .description
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty());
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION || d.chars().any(char::is_control))
+    {
+        fault(
+            "description",
+            "invalid-description",
+            "at most 500 characters, no control characters".to_owned(),
+        );
+    }
+    match error {
+        Some(error) => Err(error),
+        None => Ok(NewSubscriptionParts {
+            url: url.map(|u| u.to_string()).unwrap_or_default(),
+            types,
+            secret: request.secret,
+            description,
+        }),
+    }
+}
+
+struct NewSubscriptionParts {
+    url: String,
+    types: Vec<domain::notifications::EventType>,
+    secret: String,
+    description: Option<String>,
+}
+
+fn subscription_not_found() -> ApiError {
+    ApiError::new(
+        ErrorCode::WebhookSubscriptionNotFound,
+        "no webhook subscription has this id",
+    )
+}
+
+/// Registers a subscription. Every later event of its types is POSTed to the URL, signed.
+#[utoipa::path(
+    tag = "webhooks",
+    operation_id = "create-webhook-subscription",
+    security(("bearer" = [])),
+    request_body = CreateSubscriptionRequest,
+    responses((status = 201, description = "Registered", body = SubscriptionView))
+)]
+#[post("/webhooks")]
+pub async fn create_subscription(
+    state: web::Data<AppState>,
+    AdminPrincipal(admin): AdminPrincipal,
+    JsonBody(request): JsonBody<CreateSubscriptionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let parts = check(request)?;
+    let outbox = state.outbox.clone();
+    let now = state.clock.now();
+    let created = blocking(move || {
+        Ok(outbox.create_subscription(&NewSubscription {
+            url: parts.url,
+            event_types: parts.types,
+            secret: parts.secret,
+            description: parts.description,
+            created_by: admin,
+            created_at: now,
+        })?)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/webhooks/{}", created.id)))
+        .json(SubscriptionView::from(created)))
+}
+
+/// Every subscription, active or not.
+#[utoipa::path(
+    tag = "webhooks",
+    operation_id = "list-webhook-subscriptions",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The subscriptions", body = Vec<SubscriptionView>))
+)]
+#[get("/webhooks")]
+pub async fn list_subscriptions(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+) -> Result<HttpResponse, ApiError> {
+    let outbox = state.outbox.clone();
+    let all = blocking(move || Ok(outbox.subscriptions()?)).await?;
+    let views: Vec<SubscriptionView> = all.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// One subscription.
+#[utoipa::path(
+    tag = "webhooks",
+    operation_id = "get-webhook-subscription",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The subscription's id", example = 1)),
+    responses((status = 200, description = "The subscription", body = SubscriptionView))
+)]
+#[get("/webhooks/{id}")]
+pub async fn get_subscription(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id_of(&path, "id")?;
+    let outbox = state.outbox.clone();
+    let found = blocking(move || Ok(outbox.subscription(id)?)).await?;
+    let found = found.ok_or_else(subscription_not_found)?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(found)))
+}
+
+/// Stops a subscription: no new events; its delivery log stays readable.
+#[utoipa::path(
+    tag = "webhooks",
+    operation_id = "delete-webhook-subscription",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The subscription's id", example = 1)),
+    responses((status = 204, description = "Stopped"))
+)]
+#[delete("/webhooks/{id}")]
+pub async fn delete_subscription(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id_of(&path, "id")?;
+    let outbox = state.outbox.clone();
+    let stopped = blocking(move || Ok(outbox.deactivate_subscription(id)?)).await?;
+    if !stopped {
+        return Err(subscription_not_found());
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The subscription's deliveries, newest first (the last 100), each with its attempts.
+#[utoipa::path(
+    tag = "webhooks",
+    operation_id = "list-webhook-deliveries",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The subscription's id", example = 1)),
+    responses((status = 200, description = "The delivery log", body = Vec<DeliveryView>))
+)]
+#[get("/webhooks/{id}/deliveries")]
+pub async fn list_deliveries(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id_of(&path, "id")?;
+    let outbox = state.outbox.clone();
+    let (found, log) = blocking(move || {
+        let found = outbox.subscription(id)?;
+        let log = match found {
+            Some(_) => outbox.deliveries(id, DELIVERY_PAGE)?,
+            None => Vec::new(),
+        };
+        Ok((found, log))
+    })
+    .await?;
+    found.ok_or_else(subscription_not_found)?;
+    let views: Vec<DeliveryView> = log
+        .iter()
+        .map(|(message, attempts)| DeliveryView {
+            message: NotificationView::new(message, true),
+            attempts_log: attempts
+                .iter()
+                .map(|a| AttemptLogView {
+                    attempt: a.attempt,
+                    at: a.at,
+                    outcome: a.outcome.clone(),
+                    detail: a.detail.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// Sends a delivery again, whatever came of it before (with a new round of attempts and the
+/// same event id).
+#[utoipa::path(
+    tag = "webhooks",
+    operation_id = "redeliver-webhook",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The subscription's id", example = 1),
+        ("delivery" = i64, Path, description = "The delivery's id", example = 41)
+    ),
+    responses((status = 202, description = "Queued again"))
+)]
+#[post("/webhooks/{id}/deliveries/{delivery}/redeliver")]
+pub async fn redeliver(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id_of(&path.0, "id")?;
+    let delivery = id_of(&path.1, "delivery")?;
+    let outbox = state.outbox.clone();
+    let now = chrono::Utc::now();
+    let queued = blocking(move || {
+        let message = outbox.message(delivery)?;
+        match message {
+            Some(m) if m.subscription_id == Some(id) => Ok(outbox.requeue(delivery, now)?),
+            _ => Ok(false),
+        }
+    })
+    .await?;
+    if !queued {
+        return Err(ApiError::new(
+            ErrorCode::MessageNotFound,
+            "this subscription has no delivery with this id",
+        ));
+    }
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// A numeric path parameter.
+pub(crate) fn id_of(raw: &str, field: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::at_field(
+            ErrorCode::InvalidPathParameter,
+            field,
+            "a positive whole number",
+        )
+    })
+}
