@@ -12,4 +12,5 @@ mod identity;
 mod me;
 mod meter_damage;
 mod my_applications;
+mod notifications;
 mod storage;
