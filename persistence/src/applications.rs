@@ -187,10 +187,9 @@ fn changes_of(
     updated_at: NaiveDateTime,
     submitted_at: Option<NaiveDateTime>,
     version: i64,
-    language: Language,
 ) -> ApplicationChanges {
     let mut changes = ApplicationChanges {
-        language: language.as_str().to_owned(),
+        language: Language::default().as_str().to_owned(),
         status: status.as_str().to_owned(),
         subscriber_type: None,
         subscriber_code: None,
@@ -768,16 +767,18 @@ impl ApplicationStore for DieselApplicationStore {
                         login_method: new.applicant.login_method.as_str(),
                         created_at: to_stored(new.created_at),
                     },
-                    changes_of(
-                        new.status,
-                        &new.steps,
-                        new.contact.as_ref(),
-                        &new.work,
-                        to_stored(new.created_at),
-                        new.submitted_at.map(to_stored),
-                        1,
-                        new.language,
-                    ),
+                    ApplicationChanges {
+                        language: new.language.as_str().to_owned(),
+                        ..changes_of(
+                            new.status,
+                            &new.steps,
+                            new.contact.as_ref(),
+                            &new.work,
+                            to_stored(new.created_at),
+                            new.submitted_at.map(to_stored),
+                            1,
+                        )
+                    },
                 ))
                 .execute(conn)?;
             let id: i64 = applications::table
@@ -817,16 +818,18 @@ impl ApplicationStore for DieselApplicationStore {
         let target_key = application.steps.target_key();
         self.write_guarded(kind, target_key.as_deref(), |conn| {
             let number = application.number.as_str();
-            let changes = changes_of(
-                application.status,
-                &application.steps,
-                application.contact.as_ref(),
-                &application.work,
-                to_stored(application.updated_at),
-                application.submitted_at.map(to_stored),
-                application.version + 1,
-                application.language,
-            );
+            let changes = ApplicationChanges {
+                language: application.language.as_str().to_owned(),
+                ..changes_of(
+                    application.status,
+                    &application.steps,
+                    application.contact.as_ref(),
+                    &application.work,
+                    to_stored(application.updated_at),
+                    application.submitted_at.map(to_stored),
+                    application.version + 1,
+                )
+            };
             let updated = diesel::update(
                 applications::table
                     .filter(applications::number.eq(number))

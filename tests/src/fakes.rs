@@ -66,7 +66,7 @@ impl SmtpServer {
     pub async fn start() -> Self {
         let port = free_port();
         let maildir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let process = Command::new(python_with_aiosmtpd())
+        let mut process = Command::new(python_with_aiosmtpd())
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
@@ -88,6 +88,8 @@ impl SmtpServer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let _ = process.kill();
+        let _ = process.wait();
         panic!("aiosmtpd did not start on port {port}");
     }
 
