@@ -114,8 +114,15 @@ mod tests {
         assert_ne!(a, signature(b"secret", 1_790_000_001, b"{\"id\":\"1\"}"));
         assert_ne!(a, signature(b"secret", 1_790_000_000, b"{\"id\":\"2\"}"));
         assert_ne!(a, signature(b"other", 1_790_000_000, b"{\"id\":\"1\"}"));
-        // RFC 4231 test case 2 shape: a known HMAC-SHA256 value.
-        let known = signature(b"Jefe", 0, b"what do ya want for nothing?");
-        assert_eq!(known.len(), "t=0,v1=".len() + 64);
+        // The example of docs/NOTIFICATIONS.md, computed independently with Python's hmac.
+        let documented = signature(
+            b"whsec_0123456789abcdef0123456789abcdef",
+            1_790_000_000,
+            br#"{"id":"0b6f2c7e-3f0c-4c35-9d8e-5b1a2f6d7c10","type":"registered"}"#,
+        );
+        assert_eq!(
+            documented,
+            "t=1790000000,v1=987f601faaa960cd6da6cde223912955c063a69bfceacf560fc5ce7d2ad99812"
+        );
     }
 }
