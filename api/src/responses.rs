@@ -268,6 +268,10 @@ pub struct TimelineEntryView {
     pub to: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The SMS and e-mails that told the applicant of this change, with where each stands
+    /// (when one application is read).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<NotificationView>,
 }
 
 impl From<&TimelineEntry> for TimelineEntryView {
@@ -280,6 +284,7 @@ impl From<&TimelineEntry> for TimelineEntryView {
             from: entry.from.map(Into::into),
             to: entry.to.into(),
             comment: entry.comment.clone(),
+            notifications: Vec::new(),
         }
     }
 }
@@ -334,10 +339,6 @@ pub struct ApplicationView {
     pub work: Option<WorkView>,
     /// The language of the applicant's SMS and e-mails.
     pub language: crate::vocabulary::Language,
-    /// The SMS and e-mails that told the applicant of the timeline's events, with where each
-    /// stands (only when one application is read).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notifications: Option<Vec<NotificationView>>,
 }
 
 /// A message to the applicant (or, in the delivery log, to a webhook receiver).
@@ -401,6 +402,40 @@ pub fn mask_recipient(channel: domain::notifications::Channel, recipient: &str) 
             }
             None => "***".to_owned(),
         },
+    }
+}
+
+impl ApplicationView {
+    /// Puts each message on the timeline entry whose change raised its event: the entry of the
+    /// same time whose action raises that event ("documents ready" goes with the decision).
+    pub fn attach_notifications(
+        &mut self,
+        application: &Application,
+        messages: &[persistence::outbox::MessageView],
+    ) {
+        use domain::notifications::EventType;
+        for message in messages {
+            let entries = application.timeline.iter().enumerate().rev();
+            let mut earlier = entries.filter(|(_, e)| e.at <= message.occurred_at);
+            let raised = |entry: &TimelineEntry| {
+                message.event_type == EventType::DocumentsReady
+                    || EventType::of_action(entry.action) == Some(message.event_type)
+            };
+            let index = earlier
+                .clone()
+                .find(|(_, e)| raised(e))
+                .or_else(|| earlier.next())
+                .map(|(i, _)| i);
+            let Some(entry) = index
+                .or(self.timeline.len().checked_sub(1))
+                .and_then(|i| self.timeline.get_mut(i))
+            else {
+                continue;
+            };
+            entry
+                .notifications
+                .push(NotificationView::new(message, false));
+        }
     }
 }
 
@@ -616,7 +651,6 @@ impl ApplicationView {
                 })
                 .collect(),
             language: application.language.into(),
-            notifications: None,
             work: (application.status != domain::status::Status::Draft).then(|| {
                 WorkView::new(
                     &application.work,

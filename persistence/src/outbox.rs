@@ -64,7 +64,8 @@ pub(crate) fn enqueue(
             .filter(notification_events::public_id.eq(&public_id))
             .select(notification_events::id)
             .first(conn)?;
-        let at = to_stored(event.occurred_at);
+        // Due at once by the real clock: the event's time may come from a fixed clock.
+        let at = to_stored(Utc::now());
         for (channel, recipient) in event.applicant_messages() {
             insert_message(conn, event_id, channel, &recipient, None, None, at)?;
         }

@@ -1,9 +1,11 @@
 //! Times are stored as UTC without a zone; these convert at the boundary.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 
+/// Microseconds, the precision PostgreSQL keeps, so that a time reads back the same on both
+/// backends.
 pub(crate) fn to_stored(time: DateTime<Utc>) -> NaiveDateTime {
-    time.naive_utc()
+    time.trunc_subsecs(6).naive_utc()
 }
 
 pub(crate) fn from_stored(time: NaiveDateTime) -> DateTime<Utc> {

@@ -4,7 +4,7 @@
 use crate::auth::{ApplicantPrincipal, Caller};
 use crate::body::{JsonBody, OptionalJsonBody};
 use crate::problem::{ApiError, ErrorCode};
-use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView, NotificationView};
+use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView};
 use crate::routes::application_number;
 use crate::routes::notifications::accept_language;
 use crate::routes::with_etag;
@@ -250,28 +250,24 @@ pub async fn get_application(
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let outbox = state.outbox.clone();
-    let mut view = match caller {
+    let (application, role) = match caller {
         Caller::Applicant(principal) => {
             let service = state.service.clone();
             let applicant = principal.applicant();
             let application = blocking(move || service.get(&applicant, &number)).await?;
-            ApplicationView::new(&application, Role::Applicant)
+            (application, Role::Applicant)
         }
         Caller::Staff(staff) => {
             let back_office = state.back_office.clone();
             let role = staff.role;
             let application = blocking(move || back_office.get(&staff, &number)).await?;
-            ApplicationView::new(&application, role)
+            (application, role)
         }
     };
-    let read = application_number(&path)?;
+    let mut view = ApplicationView::new(&application, role);
+    let read = application.number.clone();
     let messages = blocking(move || Ok(outbox.messages_of(&read, false)?)).await?;
-    view.notifications = Some(
-        messages
-            .iter()
-            .map(|m| NotificationView::new(m, false))
-            .collect(),
-    );
+    view.attach_notifications(&application, &messages);
     Ok(with_etag(view))
 }
 
