@@ -70,6 +70,26 @@ pub struct Settings {
     pub notifications: NotificationSettings,
 }
 
+/// A value that never appears in logs or debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {
@@ -145,7 +165,10 @@ pub struct NotificationSettings {
     pub sms_sender: String,
     pub sms_max_segments: usize,
     /// The bearer token the SMS gateway's delivery reports carry; reports are refused unset.
-    pub sms_delivery_report_token: Option<String>,
+    pub sms_delivery_report_token: Option<Secret>,
+    /// Webhooks may go to loopback and private addresses (development and tests only; in
+    /// production a subscription cannot reach the service's own network).
+    pub private_webhooks: bool,
     /// Timeout of each SMTP, SMS gateway and webhook call.
     pub send_timeout: Duration,
     /// The service's public address, the start of document links in SMS texts.
@@ -343,15 +366,65 @@ fn notification_settings(
         sms_gateway,
         sms_sender: lookup("SMS_SENDER").unwrap_or_else(|| "Azerishiq".to_owned()),
         sms_max_segments: number(lookup, "SMS_MAX_SEGMENTS", 4)?,
-        sms_delivery_report_token: lookup("SMS_DELIVERY_REPORT_TOKEN"),
+        sms_delivery_report_token: lookup("SMS_DELIVERY_REPORT_TOKEN").map(Secret::new),
+        private_webhooks: !production,
         send_timeout: millis("SEND_TIMEOUT_MS", 10_000)?,
         public_base_url,
     };
-    if settings.batch_size < 1 || settings.retry_max_attempts < 1 || settings.sms_max_segments < 1 {
+    let within = |value: Duration, low_ms: u64, high_ms: u64| {
+        (Duration::from_millis(low_ms)..=Duration::from_millis(high_ms)).contains(&value)
+    };
+    const DAY_MS: u64 = 24 * 3600 * 1000;
+    let bounds: [(&'static str, Duration, u64, u64); 5] = [
+        ("DISPATCH_INTERVAL_MS", settings.poll_interval, 10, 60_000),
+        ("DISPATCH_LEASE_MS", settings.lease, 1000, DAY_MS),
+        ("RETRY_BASE_MS", settings.retry_base, 1, DAY_MS),
+        (
+            "RETRY_MAX_DELAY_MS",
+            settings.retry_max_delay,
+            1,
+            7 * DAY_MS,
+        ),
+        ("SEND_TIMEOUT_MS", settings.send_timeout, 10, 600_000),
+    ];
+    for (name, value, low, high) in bounds {
+        if !within(value, low, high) {
+            return Err(invalid(
+                name,
+                &value.as_millis().to_string(),
+                "milliseconds within the documented range (docs/NOTIFICATIONS.md)",
+            ));
+        }
+    }
+    if settings.retry_max_delay < settings.retry_base {
+        return Err(invalid(
+            "RETRY_MAX_DELAY_MS",
+            &settings.retry_max_delay.as_millis().to_string(),
+            "at least RETRY_BASE_MS",
+        ));
+    }
+    if production
+        && settings.smtp.as_ref().is_some_and(|s| {
+            s.tls == SmtpTls::None && (s.username.is_some() || s.password.is_some())
+        })
+    {
+        return Err(invalid(
+            "SMTP_TLS",
+            "none",
+            "starttls or tls when SMTP credentials are set in production",
+        ));
+    }
+    let counts_ok = (1..=1000).contains(&settings.batch_size)
+        && (1..=100).contains(&settings.retry_max_attempts)
+        && (1..=10).contains(&settings.sms_max_segments);
+    if !counts_ok {
         return Err(invalid(
             "DISPATCH_BATCH_SIZE, RETRY_MAX_ATTEMPTS, SMS_MAX_SEGMENTS",
-            "0",
-            "at least 1",
+            &format!(
+                "{}, {}, {}",
+                settings.batch_size, settings.retry_max_attempts, settings.sms_max_segments
+            ),
+            "1–1000, 1–100 and 1–10",
         ));
     }
     if settings.lease <= settings.send_timeout * 3 {
@@ -478,6 +551,11 @@ mod tests {
         assert!(settings(&[("SMS_GATEWAY_URL", "ftp://x")]).is_err());
         assert!(settings(&[("DISPATCHER", "sometimes")]).is_err());
         assert!(settings(&[("RETRY_MAX_ATTEMPTS", "0")]).is_err());
+        assert!(settings(&[("RETRY_BASE_MS", "5000"), ("RETRY_MAX_DELAY_MS", "1000")]).is_err());
+        assert!(
+            settings(&[("DISPATCH_INTERVAL_MS", "0")]).is_err(),
+            "no busy loop"
+        );
         assert!(
             settings(&[("DISPATCH_LEASE_MS", "1000"), ("SEND_TIMEOUT_MS", "1000")]).is_err(),
             "a lease shorter than an attempt could let two dispatchers send one message"

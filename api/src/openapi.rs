@@ -231,7 +231,11 @@ fn problems_of(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "get-webhook-subscription" | "delete-webhook-subscription" | "list-webhook-deliveries" => {
             vec![E::InvalidPathParameter, E::WebhookSubscriptionNotFound]
         }
-        "redeliver-webhook" => vec![E::InvalidPathParameter, E::MessageNotFound],
+        "redeliver-webhook" => vec![
+            E::InvalidPathParameter,
+            E::MessageNotFound,
+            E::DeliveryInProgress,
+        ],
         _ => return None,
     })
 }

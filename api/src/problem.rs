@@ -66,6 +66,7 @@ error_codes! {
     MessageNotFound => ("message-not-found", NOT_FOUND, "No such message"),
     WebhookSubscriptionNotFound => ("webhook-subscription-not-found", NOT_FOUND, "No such webhook subscription"),
     MessageNotFailed => ("message-not-failed", CONFLICT, "Only a failed message can be retried"),
+    DeliveryInProgress => ("delivery-in-progress", CONFLICT, "The delivery is queued or being sent"),
     PersonNotInRegistry => ("person-not-in-registry", NOT_FOUND, "The citizen registry has no person with your PIN"),
     SubscriberCodeNotFound => ("subscriber-code-not-found", NOT_FOUND, "No such subscriber code"),
     HeadCodeNotFound => ("head-code-not-found", NOT_FOUND, "No such head code among your business's contracts"),

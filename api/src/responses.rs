@@ -408,10 +408,12 @@ pub fn mask_recipient(channel: domain::notifications::Channel, recipient: &str) 
 impl ApplicationView {
     /// Puts each message on the timeline entry whose change raised its event: the entry of the
     /// same time whose action raises that event ("documents ready" goes with the decision).
+    /// Applicants see where a message stands, not the other side's error text.
     pub fn attach_notifications(
         &mut self,
         application: &Application,
         messages: &[persistence::outbox::MessageView],
+        caller: domain::identity::Role,
     ) {
         use domain::notifications::EventType;
         for message in messages {
@@ -432,9 +434,11 @@ impl ApplicationView {
             else {
                 continue;
             };
-            entry
-                .notifications
-                .push(NotificationView::new(message, false));
+            let mut view = NotificationView::new(message, false);
+            if caller == domain::identity::Role::Applicant {
+                view.last_error = None;
+            }
+            entry.notifications.push(view);
         }
     }
 }

@@ -184,7 +184,11 @@ impl Application {
             clock,
             mode: settings.mode,
             outbox: persistence::DieselOutbox::new(database.clone()),
-            sms_delivery_report_token: settings.notifications.sms_delivery_report_token.clone(),
+            sms_delivery_report_token: settings
+                .notifications
+                .sms_delivery_report_token
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
             database: database.clone(),
             document_links: document_links.clone(),
         };

@@ -198,7 +198,7 @@ pub struct Subscription {
 }
 
 /// A subscription about to be stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewSubscription {
     pub url: String,
     pub event_types: Vec<EventType>,
@@ -206,6 +206,15 @@ pub struct NewSubscription {
     pub description: Option<String>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSubscription")
+            .field("url", &self.url)
+            .field("event_types", &self.event_types)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How an attempt ended, for the log.
@@ -391,7 +400,8 @@ impl DieselOutbox {
                 diesel::update(outbox_messages::table.filter(outbox_messages::id.eq_any(&ids)))
                     .set((
                         outbox_messages::locked_by.eq(worker),
-                        outbox_messages::locked_until.eq(to_stored(now + lease)),
+                        outbox_messages::locked_until
+                            .eq(to_stored(now.checked_add_signed(lease).unwrap_or(now))),
                         outbox_messages::attempts.eq(outbox_messages::attempts + 1),
                     ))
                     .execute(conn)?;
@@ -415,6 +425,7 @@ impl DieselOutbox {
                         .load(conn)?
                 };
                 let mut claimed = Vec::with_capacity(rows.len());
+                let mut unreadable: Vec<(i64, String)> = Vec::new();
                 for (message, event) in rows {
                     let ((id, _, channel, recipient, subscription_id, _, _, attempts), _, _) =
                         message;
@@ -428,17 +439,37 @@ impl DieselOutbox {
                                 secret: secret.clone(),
                             })
                     });
-                    claimed.push(ClaimedMessage {
-                        id,
-                        channel: Channel::parse(&channel)
-                            .ok_or_else(|| corrupt("channel", &channel))?,
-                        recipient,
-                        attempt: u32::try_from(attempts).unwrap_or(1),
-                        event: to_event(event)?,
-                        webhook,
-                    });
+                    // A row this version cannot read (written by a newer one, or damaged)
+                    // fails alone instead of stopping the whole outbox.
+                    let readable = Channel::parse(&channel)
+                        .ok_or_else(|| corrupt("channel", &channel))
+                        .and_then(|channel| Ok((channel, to_event(event)?)));
+                    match readable {
+                        Ok((channel, event)) => claimed.push(ClaimedMessage {
+                            id,
+                            channel,
+                            recipient,
+                            attempt: u32::try_from(attempts).unwrap_or(1),
+                            event,
+                            webhook,
+                        }),
+                        Err(error) => unreadable.push((id, error.reason)),
+                    }
+                }
+                for (id, reason) in unreadable {
+                    tracing::error!(message = id, %reason, "outbox: an unreadable message is failed");
+                    diesel::update(outbox_messages::table.find(id))
+                        .set((
+                            outbox_messages::status.eq(DeliveryStatus::Failed.as_str()),
+                            outbox_messages::last_error.eq(format!("unreadable: {reason}")),
+                            outbox_messages::locked_by.eq(None::<String>),
+                            outbox_messages::locked_until.eq(None::<NaiveDateTime>),
+                            outbox_messages::updated_at.eq(stored_now),
+                        ))
+                        .execute(conn)?;
                 }
                 Ok(claimed)
+
             })
             .map_err(Unavailable::from)
     }
@@ -519,22 +550,48 @@ impl DieselOutbox {
             .map_err(Unavailable::from)
     }
 
-    /// Queues a message again for a new round of attempts (an operator's retry of a failed
-    /// message, an admin's redelivery of a webhook). `false` when there is no such message.
-    pub fn requeue(&self, id: i64, now: DateTime<Utc>) -> Result<bool, Unavailable> {
+    /// Queues a failed message again for a new round of attempts (an operator's retry).
+    /// `false` when it is not (or no longer) failed: a double click queues it once.
+    pub fn retry_failed(&self, id: i64, now: DateTime<Utc>) -> Result<bool, Unavailable> {
+        self.requeue(id, now, true)
+    }
+
+    /// Sends a message again, whatever came of it (an admin's redelivery of a webhook).
+    /// `false` when it is queued or being sent right now: it is not taken from its dispatcher.
+    pub fn redeliver(&self, id: i64, now: DateTime<Utc>) -> Result<bool, Unavailable> {
+        self.requeue(id, now, false)
+    }
+
+    fn requeue(&self, id: i64, now: DateTime<Utc>, only_failed: bool) -> Result<bool, Unavailable> {
         let stored_now = to_stored(now);
         self.db
             .write(|conn| -> Result<bool, Fault> {
-                let updated = diesel::update(outbox_messages::table.find(id))
-                    .set((
-                        outbox_messages::status.eq(DeliveryStatus::Queued.as_str()),
-                        outbox_messages::attempts.eq(0),
-                        outbox_messages::next_attempt_at.eq(stored_now),
-                        outbox_messages::locked_by.eq(None::<String>),
-                        outbox_messages::locked_until.eq(None::<NaiveDateTime>),
-                        outbox_messages::updated_at.eq(stored_now),
-                    ))
-                    .execute(conn)?;
+                let target = outbox_messages::table.find(id);
+                let changes = (
+                    outbox_messages::status.eq(DeliveryStatus::Queued.as_str()),
+                    outbox_messages::attempts.eq(0),
+                    outbox_messages::next_attempt_at.eq(stored_now),
+                    outbox_messages::locked_by.eq(None::<String>),
+                    outbox_messages::locked_until.eq(None::<NaiveDateTime>),
+                    outbox_messages::last_error.eq(None::<String>),
+                    outbox_messages::provider_reference.eq(None::<String>),
+                    outbox_messages::sent_at.eq(None::<NaiveDateTime>),
+                    outbox_messages::delivered_at.eq(None::<NaiveDateTime>),
+                    outbox_messages::updated_at.eq(stored_now),
+                );
+                let updated = if only_failed {
+                    diesel::update(
+                        target.filter(outbox_messages::status.eq(DeliveryStatus::Failed.as_str())),
+                    )
+                    .set(changes)
+                    .execute(conn)?
+                } else {
+                    diesel::update(
+                        target.filter(outbox_messages::status.ne(DeliveryStatus::Queued.as_str())),
+                    )
+                    .set(changes)
+                    .execute(conn)?
+                };
                 Ok(updated > 0)
             })
             .map_err(Unavailable::from)
@@ -584,6 +641,10 @@ impl DieselOutbox {
                             outbox_messages::updated_at.eq(stored_now),
                         ))
                         .execute(conn)?;
+                    if updated == 0 {
+                        // Settled meanwhile (a "delivered" report won): no fallback.
+                        return Ok(false);
+                    }
                     let claimed = ClaimedMessage {
                         id: row.0.0,
                         channel: Channel::Sms,
@@ -733,7 +794,7 @@ impl DieselOutbox {
         let types = join_event_types(&new.event_types);
         self.db
             .write(|conn| -> Result<Subscription, Fault> {
-                diesel::insert_into(webhook_subscriptions::table)
+                let row: StoredSubscription = diesel::insert_into(webhook_subscriptions::table)
                     .values((
                         webhook_subscriptions::url.eq(&new.url),
                         webhook_subscriptions::event_types.eq(&types),
@@ -743,13 +804,19 @@ impl DieselOutbox {
                         webhook_subscriptions::created_by.eq(&new.created_by),
                         webhook_subscriptions::created_at.eq(to_stored(new.created_at)),
                     ))
-                    .execute(conn)?;
-                let row: SubscriptionRow = webhook_subscriptions::table
-                    .order(webhook_subscriptions::id.desc())
-                    .filter(webhook_subscriptions::url.eq(&new.url))
-                    .select(subscription_columns())
-                    .first(conn)?;
-                Ok(to_subscription(row))
+                    .returning(webhook_subscriptions::all_columns)
+                    .get_result(conn)?;
+                let (id, url, event_types, _secret, description, active, created_by, created_at) =
+                    row;
+                Ok(to_subscription((
+                    id,
+                    url,
+                    event_types,
+                    description,
+                    active,
+                    created_by,
+                    created_at,
+                )))
             })
             .map_err(Unavailable::from)
     }
@@ -922,3 +989,15 @@ fn queue_fallback(
     }
     Ok(())
 }
+
+/// Every column of `webhook_subscriptions`, the secret included.
+type StoredSubscription = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+    String,
+    NaiveDateTime,
+);

@@ -508,7 +508,7 @@ async fn a_failing_gateway_is_retried_then_failed_and_the_email_goes_instead(bac
         .await
         .assert_status(200);
 
-    let messages = settled_notifications(&app, &number, &resident, 4).await;
+    let messages = settled_notifications(&app, &number, &operator, 4).await;
     assert_eq!(
         summary(&messages),
         triples(&[
@@ -588,6 +588,13 @@ async fn a_failing_gateway_is_retried_then_failed_and_the_email_goes_instead(bac
     )
     .await
     .assert_status(202);
+    let (mine, _) = app.read(&number, &resident).await;
+    assert!(
+        notifications_of(&mine)
+            .iter()
+            .all(|n| n.get("last_error").is_none()),
+        "applicants see the state, not the gateway's words"
+    );
     let after = settled_notifications(&app, &number, &resident, 4).await;
     assert_eq!(after[2]["status"], json!("sent"));
     assert_eq!(
@@ -609,7 +616,7 @@ async fn a_failing_gateway_is_retried_then_failed_and_the_email_goes_instead(bac
     )
     .await
     .assert_status(200);
-    let refused = settled_notifications(&app, &number, &resident, 6).await;
+    let refused = settled_notifications(&app, &number, &operator, 6).await;
     assert_eq!(refused[4]["status"], json!("failed"));
     assert_eq!(refused[4]["attempts"], json!(1));
     assert!(

@@ -229,7 +229,9 @@ impl SmsGateway {
             Err(e) if e.is_timeout() => {
                 return AttemptOutcome::Transient("SMS gateway: timed out".to_owned());
             }
-            Err(e) => return AttemptOutcome::Transient(format!("SMS gateway: {e}")),
+            Err(e) => {
+                return AttemptOutcome::Transient(format!("SMS gateway: {}", e.without_url()));
+            }
         };
         classify(response, "SMS gateway", |body| {
             serde_json::from_str::<GatewayResponse>(body)
@@ -240,6 +242,22 @@ impl SmsGateway {
     }
 }
 
+/// The most of an answer read: enough for a gateway's id or an error's first words, never a
+/// whole page an outside server chooses to send.
+const ANSWER_LIMIT: usize = 4096;
+
+async fn read_limited(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() >= ANSWER_LIMIT {
+            bytes.truncate(ANSWER_LIMIT);
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// 2xx is accepted; 408, 429 and 5xx are worth retrying; any other status is final.
 pub async fn classify(
     response: reqwest::Response,
@@ -247,10 +265,13 @@ pub async fn classify(
     reference: impl Fn(&str) -> Option<String>,
 ) -> AttemptOutcome {
     let status = response.status();
-    let body = match response.text().await {
+    let body = match read_limited(response).await {
         Ok(body) => body,
         Err(e) if status.is_success() => {
-            return AttemptOutcome::Transient(format!("{system}: reading the answer: {e}"));
+            return AttemptOutcome::Transient(format!(
+                "{system}: reading the answer: {}",
+                e.without_url()
+            ));
         }
         Err(_) => String::new(),
     };

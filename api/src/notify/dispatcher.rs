@@ -90,7 +90,7 @@ impl Dispatcher {
                 templates,
                 email,
                 sms,
-                webhooks: WebhookSender::new(settings.send_timeout)?,
+                webhooks: WebhookSender::new(settings.send_timeout, !settings.private_webhooks)?,
                 links,
                 public_base_url: settings.public_base_url.clone(),
                 policy: RetryPolicy {
@@ -140,7 +140,21 @@ impl Dispatcher {
     }
 
     async fn handle(&self, message: ClaimedMessage) {
-        let outcome = self.attempt(&message).await;
+        // Bounded as a whole (an SMTP exchange has a timeout per step), well inside the lease.
+        let limit = self.inner.settings.send_timeout * 2;
+        let outcome = match tokio::time::timeout(limit, self.attempt(&message)).await {
+            Ok(outcome) => outcome,
+            Err(_) => AttemptOutcome::Transient(format!(
+                "the attempt took longer than {} ms",
+                limit.as_millis()
+            )),
+        };
+        // Outside servers quote addresses and numbers back: keep them out of logs and storage.
+        let outcome = match outcome {
+            AttemptOutcome::Transient(reason) => AttemptOutcome::Transient(super::redact(&reason)),
+            AttemptOutcome::Permanent(reason) => AttemptOutcome::Permanent(super::redact(&reason)),
+            sent => sent,
+        };
         let kind = match &outcome {
             AttemptOutcome::Sent { .. } => AttemptKind::Sent,
             AttemptOutcome::Transient(_) => AttemptKind::Transient,
@@ -296,7 +310,7 @@ impl Dispatcher {
             link_expires: Some(
                 expires
                     .with_timezone(&baku)
-                    .format("%Y-%m-%d %H:%M")
+                    .format("%Y-%m-%d %H:%M (UTC+4)")
                     .to_string(),
             ),
         })

@@ -9,6 +9,7 @@ use crate::notify::channels::classify;
 use domain::notifications::{AttemptOutcome, EventFacts, EventType};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 pub const SIGNATURE_HEADER: &str = "Eservices-Signature";
@@ -47,11 +48,67 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 #[derive(Debug, Clone)]
 pub struct WebhookSender {
     client: reqwest::Client,
+    public_only: bool,
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local, shared
+/// (CGNAT), documentation, multicast or unspecified.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b)))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// A resolver that keeps only public addresses.
+struct PublicAddressesOnly;
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public: Vec<SocketAddr> = found.filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            let addresses: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addresses)
+        })
+    }
 }
 
 impl WebhookSender {
-    pub fn new(timeout: Duration) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
+    /// `public_only` (production): connect only to public addresses, checked after every DNS
+    /// resolution, so that a subscription cannot reach the service's own network.
+    pub fn new(timeout: Duration, public_only: bool) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder();
+        if public_only {
+            builder = builder.dns_resolver(std::sync::Arc::new(PublicAddressesOnly));
+        }
+        let client = builder
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -61,7 +118,10 @@ impl WebhookSender {
             ))
             .build()
             .map_err(|e| format!("webhook client: {e}"))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            public_only,
+        })
     }
 
     pub async fn send(
@@ -71,6 +131,17 @@ impl WebhookSender {
         body: &WebhookBody<'_>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> AttemptOutcome {
+        // An address written as such is not resolved: check it here.
+        if self.public_only {
+            let literal = url::Url::parse(url).ok().and_then(|u| match u.host() {
+                Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+                _ => None,
+            });
+            if literal.is_some_and(|ip| !is_public(ip)) {
+                return AttemptOutcome::Permanent("webhook: not a public address".to_owned());
+            }
+        }
         let json = match serde_json::to_vec(body) {
             Ok(json) => json,
             Err(e) => return AttemptOutcome::Permanent(format!("body: {e}")),
@@ -97,7 +168,7 @@ impl WebhookSender {
                 other => other,
             },
             Err(e) if e.is_timeout() => AttemptOutcome::Transient("webhook: timed out".to_owned()),
-            Err(e) => AttemptOutcome::Transient(format!("webhook: {e}")),
+            Err(e) => AttemptOutcome::Transient(format!("webhook: {}", e.without_url())),
         }
     }
 }
@@ -105,6 +176,30 @@ impl WebhookSender {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_public_addresses_pass() {
+        let public = |s: &str| s.parse().map(is_public).unwrap_or(false);
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+            "198.18.0.1",
+        ] {
+            assert!(!public(private), "{private}");
+        }
+        for open in ["8.8.8.8", "85.132.0.1", "2a00:1450:4001::1"] {
+            assert!(public(open), "{open}");
+        }
+    }
 
     #[test]
     fn the_signature_covers_timestamp_and_body() {

@@ -267,7 +267,7 @@ pub async fn get_application(
     let mut view = ApplicationView::new(&application, role);
     let read = application.number.clone();
     let messages = blocking(move || Ok(outbox.messages_of(&read, false)?)).await?;
-    view.attach_notifications(&application, &messages);
+    view.attach_notifications(&application, &messages, role);
     Ok(with_etag(view))
 }
 

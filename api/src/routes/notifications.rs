@@ -75,7 +75,13 @@ pub async fn retry(
         ));
     }
     let outbox = state.outbox.clone();
-    blocking(move || Ok(outbox.requeue(id, now)?)).await?;
+    let queued = blocking(move || Ok(outbox.retry_failed(id, now)?)).await?;
+    if !queued {
+        return Err(ApiError::new(
+            ErrorCode::MessageNotFailed,
+            "the message was queued again meanwhile",
+        ));
+    }
     Ok(HttpResponse::Accepted().finish())
 }
 

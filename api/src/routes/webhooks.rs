@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A new subscription.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "url": "https://portal.e-gov.az/hooks/azerisiq",
@@ -23,7 +23,8 @@ use utoipa::ToSchema;
     "description": "e-gov.az: stage of applications in the citizen's cabinet"
 }))]
 pub struct CreateSubscriptionRequest {
-    /// Where events are POSTed: `https://` (or `http://` to a loopback address, for testing).
+    /// Where events are POSTed: `https://` to a public address (development also takes `http://`
+    /// and local addresses, for testing).
     #[schema(max_length = 2000)]
     pub url: String,
     /// At least one; each at most once.
@@ -34,6 +35,15 @@ pub struct CreateSubscriptionRequest {
     pub secret: String,
     #[schema(max_length = 500)]
     pub description: Option<String>,
+}
+
+impl std::fmt::Debug for CreateSubscriptionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateSubscriptionRequest")
+            .field("url", &self.url)
+            .field("event_types", &self.event_types)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A subscription; its secret is never returned.
@@ -94,7 +104,10 @@ const SECRET_CHARACTERS: std::ops::RangeInclusive<usize> = 32..=200;
 const MAX_DESCRIPTION: usize = 500;
 const DELIVERY_PAGE: i64 = 100;
 
-fn check(request: CreateSubscriptionRequest) -> Result<NewSubscriptionParts, ApiError> {
+fn check(
+    request: CreateSubscriptionRequest,
+    private_allowed: bool,
+) -> Result<NewSubscriptionParts, ApiError> {
     let mut error: Option<ApiError> = None;
     let mut fault = |field: &str, code: &str, message: String| {
         let e = error.get_or_insert_with(|| {
@@ -107,19 +120,24 @@ fn check(request: CreateSubscriptionRequest) -> Result<NewSubscriptionParts, Api
     let url = url::Url::parse(request.url.trim()).ok();
     let url_ok = request.url.len() <= MAX_URL
         && url.as_ref().is_some_and(|u| {
-            let loopback = matches!(
-                u.host(),
-                Some(url::Host::Ipv4(ip)) if ip.is_loopback()
-            ) || u.host_str() == Some("localhost");
+            let address = match u.host() {
+                Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+                _ => None,
+            };
+            let private = address.is_some_and(|ip| !crate::notify::webhook::is_public(ip))
+                || u.host_str() == Some("localhost");
+            let scheme_ok = u.scheme() == "https" || (u.scheme() == "http" && private_allowed);
             u.username().is_empty()
                 && u.password().is_none()
-                && (u.scheme() == "https" || (u.scheme() == "http" && loopback))
+                && scheme_ok
+                && (private_allowed || !private)
         });
     if !url_ok {
         fault(
             "url",
             "invalid-url",
-            "an https URL without credentials (http only to a loopback address), at most 2000 characters".to_owned(),
+            "an https URL to a public address, without credentials, at most 2000 characters (http and local addresses in development only)".to_owned(),
         );
     }
     if request.event_types.is_empty() {
@@ -203,7 +221,7 @@ pub async fn create_subscription(
     AdminPrincipal(admin): AdminPrincipal,
     JsonBody(request): JsonBody<CreateSubscriptionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let parts = check(request)?;
+    let parts = check(request, state.mode == crate::config::Mode::Development)?;
     let outbox = state.outbox.clone();
     let now = state.clock.now();
     let created = blocking(move || {
@@ -353,16 +371,25 @@ pub async fn redeliver(
     let queued = blocking(move || {
         let message = outbox.message(delivery)?;
         match message {
-            Some(m) if m.subscription_id == Some(id) => Ok(outbox.requeue(delivery, now)?),
-            _ => Ok(false),
+            Some(m) if m.subscription_id == Some(id) => Ok(Some(outbox.redeliver(delivery, now)?)),
+            _ => Ok(None),
         }
     })
     .await?;
-    if !queued {
-        return Err(ApiError::new(
-            ErrorCode::MessageNotFound,
-            "this subscription has no delivery with this id",
-        ));
+    match queued {
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::MessageNotFound,
+                "this subscription has no delivery with this id",
+            ));
+        }
+        Some(false) => {
+            return Err(ApiError::new(
+                ErrorCode::DeliveryInProgress,
+                "the delivery is queued or being sent; wait for its outcome",
+            ));
+        }
+        Some(true) => {}
     }
     Ok(HttpResponse::Accepted().finish())
 }
@@ -376,4 +403,38 @@ pub(crate) fn id_of(raw: &str, field: &str) -> Result<i64, ApiError> {
             "a positive whole number",
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(url: &str) -> CreateSubscriptionRequest {
+        CreateSubscriptionRequest {
+            url: url.to_owned(),
+            event_types: vec![EventType::Registered],
+            secret: "s".repeat(32),
+            description: None,
+        }
+    }
+
+    #[test]
+    fn production_takes_only_https_to_public_addresses() {
+        for refused in [
+            "http://portal.e-gov.az/hooks",
+            "https://127.0.0.1/hooks",
+            "https://10.0.0.5/hooks",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/hooks",
+            "https://localhost/hooks",
+            "https://user:pass@portal.e-gov.az/hooks",
+        ] {
+            assert!(check(request(refused), false).is_err(), "{refused}");
+        }
+        assert!(check(request("https://portal.e-gov.az/hooks"), false).is_ok());
+        assert!(
+            check(request("http://127.0.0.1:9000/hooks"), true).is_ok(),
+            "development and tests"
+        );
+    }
 }
