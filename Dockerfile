@@ -13,6 +13,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY domain ./domain
 COPY persistence ./persistence
+COPY integrations ./integrations
 COPY api ./api
 COPY tests ./tests
 COPY demo ./demo

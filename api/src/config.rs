@@ -68,6 +68,18 @@ pub struct Settings {
     /// due times). Tokens and document links keep real time.
     pub fixed_clock: Option<chrono::DateTime<chrono::Utc>>,
     pub notifications: NotificationSettings,
+    pub outside: OutsideSettings,
+}
+
+/// Where the outside systems are: each one named by its URL goes over HTTP; each one not named
+/// is answered from this service's own tables (development only).
+#[derive(Debug, Clone)]
+pub struct OutsideSettings {
+    pub citizen_registry: Option<integrations::SystemSettings>,
+    pub property_registry: Option<integrations::SystemSettings>,
+    pub billing: Option<integrations::SystemSettings>,
+    /// How long main information read from the citizen registry is reused.
+    pub main_information_cache: Duration,
 }
 
 /// A value that never appears in logs or debug output.
@@ -238,6 +250,7 @@ impl Settings {
             Some(other) => return Err(invalid("LOG_FORMAT", other, "text or json")),
         };
         let notifications = notification_settings(&lookup, production)?;
+        let outside = outside_settings(&lookup, production)?;
         let demo_data = match lookup("DEMO_DATA").as_deref() {
             None => !production,
             Some("true") => true,
@@ -294,8 +307,71 @@ impl Settings {
                 ),
             },
             notifications,
+            outside,
         })
     }
+}
+
+fn outside_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<OutsideSettings, ConfigError> {
+    let millis = |name: &'static str, default: u64, high: u64| -> Result<Duration, ConfigError> {
+        let value: u64 = number(lookup, name, default)?;
+        if value == 0 || value > high {
+            return Err(invalid(
+                name,
+                &value.to_string(),
+                "milliseconds, 1 to the documented maximum",
+            ));
+        }
+        Ok(Duration::from_millis(value))
+    };
+    let timeout = millis("OUTSIDE_TIMEOUT_MS", 3000, 60_000)?;
+    let backoff = millis("OUTSIDE_BACKOFF_MS", 100, 10_000)?;
+    let breaker_open_for = millis("OUTSIDE_BREAKER_OPEN_MS", 30_000, 600_000)?;
+    let retries: u32 = number(lookup, "OUTSIDE_RETRIES", 2)?;
+    let breaker_failures: u32 = number(lookup, "OUTSIDE_BREAKER_FAILURES", 5)?;
+    if retries > 5 || breaker_failures == 0 {
+        return Err(invalid(
+            "OUTSIDE_RETRIES, OUTSIDE_BREAKER_FAILURES",
+            &format!("{retries}, {breaker_failures}"),
+            "0–5 retries, at least 1 failure",
+        ));
+    }
+    let system = |url_name: &'static str,
+                  token_name: &'static str|
+     -> Result<Option<integrations::SystemSettings>, ConfigError> {
+        match lookup(url_name) {
+            None if production => Err(ConfigError::Missing(url_name)),
+            None => Ok(None),
+            Some(raw) => {
+                let base_url = url::Url::parse(&raw)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base())
+                    .ok_or_else(|| invalid(url_name, &raw, "an http or https base URL"))?;
+                Ok(Some(integrations::SystemSettings {
+                    base_url,
+                    token: lookup(token_name),
+                    timeout,
+                    retries,
+                    backoff,
+                    breaker_failures,
+                    breaker_open_for,
+                }))
+            }
+        }
+    };
+    Ok(OutsideSettings {
+        citizen_registry: system("CITIZEN_REGISTRY_URL", "CITIZEN_REGISTRY_TOKEN")?,
+        property_registry: system("PROPERTY_REGISTRY_URL", "PROPERTY_REGISTRY_TOKEN")?,
+        billing: system("BILLING_URL", "BILLING_TOKEN")?,
+        main_information_cache: Duration::from_secs(number(
+            lookup,
+            "MAIN_INFORMATION_CACHE_SECONDS",
+            300,
+        )?),
+    })
 }
 
 fn notification_settings(
@@ -498,6 +574,9 @@ mod tests {
             ("SMTP_HOST", "smtp.azerisiq.az"),
             ("SMS_GATEWAY_URL", "https://sms.example.az/send"),
             ("PUBLIC_BASE_URL", "https://e-xidmet.azerisiq.az"),
+            ("CITIZEN_REGISTRY_URL", "https://registry.example.az/v1/"),
+            ("PROPERTY_REGISTRY_URL", "https://property.example.az/v1/"),
+            ("BILLING_URL", "https://billing.example.az/v1/"),
             ("DEMO_DATA", "true"),
         ])
         .unwrap_or_else(|e| unreachable!("{e}"));
@@ -560,6 +639,24 @@ mod tests {
             settings(&[("DISPATCH_LEASE_MS", "1000"), ("SEND_TIMEOUT_MS", "1000")]).is_err(),
             "a lease shorter than an attempt could let two dispatchers send one message"
         );
+    }
+
+    #[test]
+    fn outside_systems_go_over_http_when_named() {
+        let local = settings(&[]).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(
+            local.outside.billing.is_none(),
+            "development: the local tables"
+        );
+        let http = settings(&[
+            ("BILLING_URL", "https://billing.example.az/v1/"),
+            ("OUTSIDE_RETRIES", "1"),
+        ])
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(http.outside.billing.map(|b| b.retries), Some(1));
+        assert!(settings(&[("BILLING_URL", "mailto:x@y")]).is_err());
+        assert!(settings(&[("OUTSIDE_RETRIES", "9")]).is_err());
+        assert!(settings(&[("OUTSIDE_TIMEOUT_MS", "0")]).is_err());
     }
 
     #[test]

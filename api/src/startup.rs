@@ -162,15 +162,36 @@ impl Application {
             Mode::Development => Some(DevTokenIssuer::new(&settings.jwt, &settings.data_dir)?),
             Mode::Production => None,
         };
-        let registries = Arc::new(LocalRegistries::new(database.clone()));
+        let local = Arc::new(LocalRegistries::new(database.clone()));
+        let outside = &settings.outside;
+        let citizens: Arc<dyn domain::ports::CitizenRegistry> = match &outside.citizen_registry {
+            Some(system) => Arc::new(integrations::HttpCitizenRegistry::new(
+                integrations::HttpSystem::new("citizen-registry", system.clone()),
+                outside.main_information_cache,
+            )),
+            None => local.clone(),
+        };
+        let billing: Arc<dyn domain::ports::Billing> = match &outside.billing {
+            Some(system) => Arc::new(integrations::HttpBilling::new(
+                integrations::HttpSystem::new("billing", system.clone()),
+            )),
+            None => local.clone(),
+        };
+        let properties: Arc<dyn domain::ports::PropertyRegistry> = match &outside.property_registry
+        {
+            Some(system) => Arc::new(integrations::HttpPropertyRegistry::new(
+                integrations::HttpSystem::new("property-registry", system.clone()),
+            )),
+            None => local,
+        };
         let clock: Arc<dyn Clock> = match settings.fixed_clock {
             Some(at) => Arc::new(FixedClock(at)),
             None => Arc::new(SystemClock),
         };
         let ports = Ports {
-            citizens: registries.clone(),
-            billing: registries.clone(),
-            properties: registries,
+            citizens,
+            billing,
+            properties,
             departments: Arc::new(DieselDepartments::new(database.clone())),
             store: Arc::new(DieselApplicationStore::new(database.clone())),
             clock: clock.clone(),

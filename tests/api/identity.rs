@@ -142,6 +142,9 @@ async fn production_mode_has_no_development_token_route_and_takes_configured_key
         ("SMTP_HOST", "127.0.0.1"),
         ("SMS_GATEWAY_URL", "http://127.0.0.1:9/sms"),
         ("PUBLIC_BASE_URL", "https://e-xidmet.azerisiq.az"),
+        ("CITIZEN_REGISTRY_URL", "https://registry.example.az/v1/"),
+        ("PROPERTY_REGISTRY_URL", "https://property.example.az/v1/"),
+        ("BILLING_URL", "https://billing.example.az/v1/"),
     ];
     let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
         unreachable!()

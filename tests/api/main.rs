@@ -9,6 +9,7 @@ mod catalogue;
 mod contract;
 mod documents;
 mod identity;
+mod integrations;
 mod me;
 mod meter_damage;
 mod my_applications;

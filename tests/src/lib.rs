@@ -491,6 +491,7 @@ pub fn next_working_day() -> String {
 
 /// The demo people (docs/DEMO_DATA.md).
 pub mod fakes;
+pub mod outside;
 pub mod demo {
     /// Residential subscriber with two codes, 1000000001 and 1000000002, no debt.
     pub const RESIDENT: &str = "5R7KQ2M";
