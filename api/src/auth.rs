@@ -1,9 +1,11 @@
-//! Authentication: bearer JWTs verified with a public key (EdDSA or ES256 from configuration),
-//! `exp`/`nbf` with a small leeway, `iss` and `aud`. `alg: none` and HMAC tokens never pass: the
-//! only accepted algorithm is the configured asymmetric one. In development the service makes its
+//! Authentication: bearer JWTs verified with a public key (EdDSA or ES256 from a file), or with
+//! the identity provider's JWKS (`jwks.rs`: by `kid`, EdDSA, ES256 or RS256 as allowed), `exp`/
+//! `nbf` with a small leeway, `iss` and `aud`. `alg: none` and HMAC tokens never pass: only the
+//! asymmetric algorithm of the verifying key is accepted. In development the service makes its
 //! own Ed25519 key pair in the data folder and can sign tokens with it.
 
 use crate::config::{JwtAlgorithm, JwtSettings};
+use crate::jwks::{JwksKeys, VerificationKey};
 use crate::problem::{ApiError, ErrorCode};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -12,10 +14,11 @@ use domain::identity::{Applicant, LoginMethod, Pin, Role, Tin};
 use domain::routing::DepartmentCode;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
+use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use std::future::{Ready, ready};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The claims this service reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -192,15 +195,28 @@ pub enum KeyError {
 /// Verifies bearer tokens.
 #[derive(Clone)]
 pub struct Authenticator {
-    key: DecodingKey,
+    source: KeySource,
     validation: Validation,
+}
+
+/// Where the verification keys come from.
+#[derive(Clone)]
+enum KeySource {
+    /// One public key from a file (and the development key).
+    Static(VerificationKey),
+    /// The identity provider's JWKS, by `kid`.
+    Jwks(Arc<JwksKeys>),
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = match &self.source {
+            KeySource::Static(key) => format!("static {:?}", key.algorithm),
+            KeySource::Jwks(keys) => format!("{keys:?}"),
+        };
         f.debug_struct("Authenticator")
-            .field("algorithms", &self.validation.algorithms)
-            .finish()
+            .field("source", &source)
+            .finish_non_exhaustive()
     }
 }
 
@@ -227,24 +243,54 @@ impl Authenticator {
             algorithm: name,
             reason: error.to_string(),
         })?;
-        let mut validation = Validation::new(algorithm);
-        validation.algorithms = vec![algorithm];
-        validation.leeway = settings.leeway_seconds;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        Ok(Self { key, validation })
+        Ok(Self {
+            source: KeySource::Static(VerificationKey { key, algorithm }),
+            validation: validation(settings, algorithm),
+        })
+    }
+
+    /// Verifies with the identity provider's keys.
+    pub fn with_jwks(settings: &JwtSettings, keys: Arc<JwksKeys>) -> Self {
+        Self {
+            source: KeySource::Jwks(keys),
+            validation: validation(settings, Algorithm::EdDSA),
+        }
+    }
+
+    /// The key a token is to be verified with: the static one, or the JWKS key its `kid`
+    /// names (the set is refreshed once when the `kid` is not known yet).
+    async fn key_for(&self, token: &str) -> Result<VerificationKey, ApiError> {
+        let keys = match &self.source {
+            KeySource::Static(key) => return Ok(key.clone()),
+            KeySource::Jwks(keys) => keys,
+        };
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| refuse("the bearer token is not valid"))?;
+        if !keys.algorithms().contains(&header.alg) {
+            return Err(refuse("the token's algorithm is not accepted"));
+        }
+        let kid = header
+            .kid
+            .filter(|k| !k.is_empty() && k.len() <= 200)
+            .ok_or_else(|| refuse("the token names no key (kid)"))?;
+        if let Some(key) = keys.key(&kid) {
+            return Ok(key);
+        }
+        keys.refresh_if_due().await;
+        keys.key(&kid).ok_or_else(|| {
+            refuse("the token is signed by a key the identity provider does not list")
+        })
     }
 
     /// The checked claims of a bearer token, or why it is refused (always 401).
-    pub fn verify(&self, token: &str) -> Result<VerifiedToken, ApiError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
-            |error| {
-                tracing::info!(%error, "token refused");
-                refuse("the bearer token is not valid")
-            },
-        )?;
+    pub async fn verify(&self, token: &str) -> Result<VerifiedToken, ApiError> {
+        let VerificationKey { key, algorithm } = self.key_for(token).await?;
+        let mut validation = self.validation.clone();
+        validation.algorithms = vec![algorithm];
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|error| {
+            tracing::info!(%error, "token refused");
+            refuse("the bearer token is not valid")
+        })?;
         let roles = match &data.claims.roles {
             None => vec![Role::Applicant],
             Some(names) => names.iter().filter_map(|n| Role::parse(n)).collect(),
@@ -255,7 +301,8 @@ impl Authenticator {
         })
     }
 
-    fn from_request(request: &HttpRequest) -> Result<VerifiedToken, ApiError> {
+    /// The request's bearer token and the authenticator, or why there is none (401).
+    fn bearer(request: &HttpRequest) -> Result<(web::Data<Authenticator>, String), ApiError> {
         let authenticator = request
             .app_data::<web::Data<Authenticator>>()
             .ok_or_else(|| ApiError::internal("authenticator missing from app data"))?;
@@ -284,8 +331,31 @@ impl Authenticator {
                     "the Authorization header must be: Bearer <token>",
                 )
             })?;
-        authenticator.verify(token)
+        Ok((authenticator.clone(), token.to_owned()))
     }
+
+    /// Verifies the request's bearer token, then `then` says who it is for.
+    fn from_request<T: 'static>(
+        request: &HttpRequest,
+        then: impl FnOnce(VerifiedToken) -> Result<T, ApiError> + 'static,
+    ) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+        let bearer = Self::bearer(request);
+        Box::pin(async move {
+            let (authenticator, token) = bearer?;
+            then(authenticator.verify(&token).await?)
+        })
+    }
+}
+
+fn validation(settings: &JwtSettings, algorithm: Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm];
+    validation.leeway = settings.leeway_seconds;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[&settings.issuer]);
+    validation.set_audience(&[&settings.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation
 }
 
 /// An authenticated caller with the `applicant` role.
@@ -294,14 +364,10 @@ pub struct ApplicantPrincipal(pub Principal);
 
 impl FromRequest for ApplicantPrincipal {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            Authenticator::from_request(request)
-                .and_then(|token| token.applicant())
-                .map(Self),
-        )
+        Authenticator::from_request(request, |token| token.applicant().map(Self))
     }
 }
 
@@ -311,14 +377,10 @@ pub struct StaffPrincipal(pub Staff);
 
 impl FromRequest for StaffPrincipal {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            Authenticator::from_request(request)
-                .and_then(|token| token.staff())
-                .map(Self),
-        )
+        Authenticator::from_request(request, |token| token.staff().map(Self))
     }
 }
 
@@ -331,16 +393,16 @@ pub enum Caller {
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Authenticator::from_request(request).and_then(|token| {
+        Authenticator::from_request(request, |token| {
             if token.has_role(Role::Applicant) {
                 token.applicant().map(Self::Applicant)
             } else {
                 token.staff().map(Self::Staff)
             }
-        }))
+        })
     }
 }
 
@@ -489,10 +551,10 @@ pub struct AdminPrincipal(pub String);
 
 impl FromRequest for AdminPrincipal {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Authenticator::from_request(request).and_then(|token| {
+        Authenticator::from_request(request, |token| {
             if !token.has_role(Role::Admin) {
                 return Err(ApiError::new(
                     ErrorCode::ForbiddenRole,
@@ -506,6 +568,6 @@ impl FromRequest for AdminPrincipal {
                 ));
             }
             Ok(Self(id.to_owned()))
-        }))
+        })
     }
 }

@@ -34,6 +34,8 @@ pub struct JwtSettings {
     pub audience: String,
     /// Clock skew tolerated on `exp` and `nbf`.
     pub leeway_seconds: u64,
+    /// The identity provider's key set, instead of one key file.
+    pub jwks: Option<crate::jwks::JwksSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -233,8 +235,59 @@ impl Settings {
             None if production => Err(ConfigError::Missing(name)),
             None => Ok(default.to_owned()),
         };
-        if production && public_key_file.is_none() {
-            return Err(ConfigError::Missing("JWT_PUBLIC_KEY_FILE"));
+        let jwks = match lookup("JWT_JWKS_URL") {
+            None => None,
+            Some(_) if public_key_file.is_some() => {
+                return Err(invalid(
+                    "JWT_JWKS_URL",
+                    "(set)",
+                    "unset when JWT_PUBLIC_KEY_FILE is set: one source of keys",
+                ));
+            }
+            Some(raw) => {
+                let url = url::Url::parse(&raw)
+                    .ok()
+                    .filter(|u| u.scheme() == "https" || (!production && u.scheme() == "http"))
+                    .ok_or_else(|| {
+                        invalid("JWT_JWKS_URL", &raw, "an https URL (http in development)")
+                    })?;
+                let algorithms = lookup("JWT_ALGORITHMS")
+                    .unwrap_or_else(|| "EdDSA,ES256,RS256".to_owned())
+                    .split(',')
+                    .map(|name| match name.trim() {
+                        "EdDSA" => Ok(jsonwebtoken::Algorithm::EdDSA),
+                        "ES256" => Ok(jsonwebtoken::Algorithm::ES256),
+                        "RS256" => Ok(jsonwebtoken::Algorithm::RS256),
+                        other => Err(invalid(
+                            "JWT_ALGORITHMS",
+                            other,
+                            "a list of EdDSA, ES256, RS256",
+                        )),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let seconds = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+                    let value: u64 = number(&lookup, name, default)?;
+                    if value > 86_400 {
+                        return Err(invalid(
+                            name,
+                            &value.to_string(),
+                            "at most a day in seconds",
+                        ));
+                    }
+                    Ok(Duration::from_secs(value))
+                };
+                Some(crate::jwks::JwksSettings {
+                    url,
+                    algorithms,
+                    refresh_every: seconds("JWKS_REFRESH_SECONDS", 600)?
+                        .max(Duration::from_secs(1)),
+                    min_refresh_interval: seconds("JWKS_MIN_REFRESH_SECONDS", 30)?,
+                    timeout: Duration::from_millis(number(&lookup, "JWKS_TIMEOUT_MS", 3000)?),
+                })
+            }
+        };
+        if production && public_key_file.is_none() && jwks.is_none() {
+            return Err(ConfigError::Missing("JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL"));
         }
         let jwt = JwtSettings {
             algorithm,
@@ -242,6 +295,7 @@ impl Settings {
             issuer: required("JWT_ISSUER", DEV_ISSUER)?,
             audience: required("JWT_AUDIENCE", DEFAULT_AUDIENCE)?,
             leeway_seconds: number(&lookup, "JWT_LEEWAY_SECONDS", 30)?,
+            jwks,
         };
         let log_format = match lookup("LOG_FORMAT").as_deref() {
             None if production => LogFormat::Json,
@@ -657,6 +711,37 @@ mod tests {
         assert!(settings(&[("BILLING_URL", "mailto:x@y")]).is_err());
         assert!(settings(&[("OUTSIDE_RETRIES", "9")]).is_err());
         assert!(settings(&[("OUTSIDE_TIMEOUT_MS", "0")]).is_err());
+    }
+
+    #[test]
+    fn keys_come_from_one_source() {
+        let jwks = settings(&[
+            ("JWT_JWKS_URL", "http://127.0.0.1:9/jwks.json"),
+            ("JWT_ALGORITHMS", "EdDSA,ES256"),
+        ])
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            jwks.jwt.jwks.map(|j| j.algorithms),
+            Some(vec![
+                jsonwebtoken::Algorithm::EdDSA,
+                jsonwebtoken::Algorithm::ES256
+            ])
+        );
+        assert!(
+            settings(&[
+                ("JWT_JWKS_URL", "https://idp/jwks"),
+                ("JWT_PUBLIC_KEY_FILE", "/k.pem")
+            ])
+            .is_err()
+        );
+        assert!(
+            settings(&[
+                ("JWT_JWKS_URL", "https://idp/jwks"),
+                ("JWT_ALGORITHMS", "HS256")
+            ])
+            .is_err()
+        );
+        assert!(settings(&[("JWT_JWKS_URL", "ftp://idp/jwks")]).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod document_links;
 pub mod etag;
+pub mod jwks;
 pub mod notify;
 pub mod openapi;
 pub mod pdf;

@@ -70,6 +70,8 @@ pub enum StartupError {
     },
     #[error("documents: {0}")]
     Documents(String),
+    #[error("identity provider keys: {0}")]
+    Jwks(String),
     #[error("notifications: {0}")]
     Notifications(String),
     #[error("the holiday calendar is not valid: {0}")]
@@ -153,11 +155,24 @@ impl Application {
         if settings.mode == Mode::Development && settings.demo_data {
             load_demo_data_once(&database)?;
         }
-        let public_key = match &settings.jwt.public_key_file {
-            Some(path) => path.clone(),
-            None => ensure_dev_key_pair(&settings.data_dir)?,
+        let authenticator = match &settings.jwt.jwks {
+            Some(jwks) => {
+                let keys = crate::jwks::JwksKeys::new(jwks.clone()).map_err(StartupError::Jwks)?;
+                // The provider may be down at start: tokens then wait for the next refresh.
+                if let Err(error) = keys.fetch().await {
+                    tracing::warn!(%error, "the identity provider's keys could not be read at start");
+                }
+                tokio::spawn(keys.clone().keep_fresh());
+                Authenticator::with_jwks(&settings.jwt, keys)
+            }
+            None => {
+                let public_key = match &settings.jwt.public_key_file {
+                    Some(path) => path.clone(),
+                    None => ensure_dev_key_pair(&settings.data_dir)?,
+                };
+                Authenticator::new(&settings.jwt, &public_key)?
+            }
         };
-        let authenticator = Authenticator::new(&settings.jwt, &public_key)?;
         let dev_issuer = match settings.mode {
             Mode::Development => Some(DevTokenIssuer::new(&settings.jwt, &settings.data_dir)?),
             Mode::Production => None,

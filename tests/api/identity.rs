@@ -130,6 +130,8 @@ async fn production_mode_has_no_development_token_route_and_takes_configured_key
     let key_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let public = api::auth::ensure_dev_key_pair(key_dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let public = public.display().to_string();
+    // Production reads the registries over HTTP: a local server plays them.
+    let outside = eservices_tests::outside::FakeOutside::start("registry-token").await;
     let overrides = [
         ("APP_MODE", "production"),
         ("JWT_PUBLIC_KEY_FILE", public.as_str()),
@@ -142,9 +144,12 @@ async fn production_mode_has_no_development_token_route_and_takes_configured_key
         ("SMTP_HOST", "127.0.0.1"),
         ("SMS_GATEWAY_URL", "http://127.0.0.1:9/sms"),
         ("PUBLIC_BASE_URL", "https://e-xidmet.azerisiq.az"),
-        ("CITIZEN_REGISTRY_URL", "https://registry.example.az/v1/"),
-        ("PROPERTY_REGISTRY_URL", "https://property.example.az/v1/"),
-        ("BILLING_URL", "https://billing.example.az/v1/"),
+        ("CITIZEN_REGISTRY_URL", outside.base_url.as_str()),
+        ("CITIZEN_REGISTRY_TOKEN", "registry-token"),
+        ("PROPERTY_REGISTRY_URL", outside.base_url.as_str()),
+        ("PROPERTY_REGISTRY_TOKEN", "registry-token"),
+        ("BILLING_URL", outside.base_url.as_str()),
+        ("BILLING_TOKEN", "registry-token"),
     ];
     let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
         unreachable!()
@@ -160,19 +165,24 @@ async fn production_mode_has_no_development_token_route_and_takes_configured_key
     route.assert_problem(404, "route-not-found");
     let document = app.get("/api-docs/openapi.json", None).await;
     assert!(document.body["paths"]["/api/v1/dev/tokens"].is_null());
-    // No demo data in production: the registry is empty.
+    // No demo data in production: the registries are the outside systems, which know the
+    // resident but not an unknown person.
     let now = chrono::Utc::now().timestamp();
     let pem =
         std::fs::read(key_dir.path().join(api::auth::DEV_PRIVATE_KEY_FILE)).unwrap_or_default();
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::EdDSA),
-        &json!({"sub": demo::RESIDENT, "amr": "password", "iss": "https://idp.e-gov.example", "aud": "azerisiq", "iat": now, "exp": now + 60}),
+        &json!({"sub": demo::UNKNOWN_PERSON, "amr": "password", "iss": "https://idp.e-gov.example", "aud": "azerisiq", "iat": now, "exp": now + 60}),
         &EncodingKey::from_ed_pem(&pem).unwrap_or_else(|e| panic!("{e}")),
     )
     .unwrap_or_default();
     app.get("/api/v1/me", Some(&token))
         .await
         .assert_problem(404, "person-not-in-registry");
+    assert_eq!(
+        outside.calls_to(&format!("/v1/citizens/{}", demo::UNKNOWN_PERSON)),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

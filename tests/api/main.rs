@@ -10,6 +10,7 @@ mod contract;
 mod documents;
 mod identity;
 mod integrations;
+mod jwks;
 mod me;
 mod meter_damage;
 mod my_applications;
