@@ -9,6 +9,7 @@ use crate::jwks::{JwksKeys, VerificationKey};
 use crate::problem::{ApiError, ErrorCode};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
+use domain::access_log::{Reader, ReaderKind};
 use domain::back_office::Staff;
 use domain::identity::{Applicant, LoginMethod, Pin, Role, Tin};
 use domain::routing::DepartmentCode;
@@ -358,6 +359,26 @@ fn validation(settings: &JwtSettings, algorithm: Algorithm) -> Validation {
     validation
 }
 
+fn applicant_reader(principal: &Principal) -> Reader {
+    Reader {
+        kind: ReaderKind::Applicant,
+        id: principal.pin.as_str().to_owned(),
+        on_behalf_of: principal.tin.as_ref().map(|t| t.as_str().to_owned()),
+    }
+}
+
+fn staff_reader(staff: &Staff) -> Reader {
+    Reader {
+        kind: if staff.role == Role::Supervisor {
+            ReaderKind::Supervisor
+        } else {
+            ReaderKind::Operator
+        },
+        id: staff.id.clone(),
+        on_behalf_of: None,
+    }
+}
+
 /// An authenticated caller with the `applicant` role.
 #[derive(Debug, Clone)]
 pub struct ApplicantPrincipal(pub Principal);
@@ -367,7 +388,11 @@ impl FromRequest for ApplicantPrincipal {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Authenticator::from_request(request, |token| token.applicant().map(Self))
+        Authenticator::from_request(request, |token| {
+            let principal = token.applicant()?;
+            crate::read_context::set_reader(applicant_reader(&principal));
+            Ok(Self(principal))
+        })
     }
 }
 
@@ -380,7 +405,11 @@ impl FromRequest for StaffPrincipal {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Authenticator::from_request(request, |token| token.staff().map(Self))
+        Authenticator::from_request(request, |token| {
+            let staff = token.staff()?;
+            crate::read_context::set_reader(staff_reader(&staff));
+            Ok(Self(staff))
+        })
     }
 }
 
@@ -398,9 +427,13 @@ impl FromRequest for Caller {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         Authenticator::from_request(request, |token| {
             if token.has_role(Role::Applicant) {
-                token.applicant().map(Self::Applicant)
+                let principal = token.applicant()?;
+                crate::read_context::set_reader(applicant_reader(&principal));
+                Ok(Self::Applicant(principal))
             } else {
-                token.staff().map(Self::Staff)
+                let staff = token.staff()?;
+                crate::read_context::set_reader(staff_reader(&staff));
+                Ok(Self::Staff(staff))
             }
         })
     }
@@ -567,6 +600,11 @@ impl FromRequest for AdminPrincipal {
                     "the token's subject is not an administrator identifier",
                 ));
             }
+            crate::read_context::set_reader(Reader {
+                kind: ReaderKind::Admin,
+                id: id.to_owned(),
+                on_behalf_of: None,
+            });
             Ok(Self(id.to_owned()))
         })
     }

@@ -12,6 +12,8 @@ pub mod notify;
 pub mod openapi;
 pub mod pdf;
 pub mod problem;
+pub mod read_context;
+pub mod recorded_registries;
 pub mod responses;
 pub mod routes;
 pub mod startup;

@@ -42,6 +42,7 @@ use utoipa_actix_web::AppExt;
         (name = "documents", description = "The documents an application produced, and their signed links"),
         (name = "back-office", description = "The company's staff: inbox, workflow actions, assignment"),
         (name = "webhooks", description = "Administrators: signed event deliveries to integrators (e-gov.az and other portals)"),
+        (name = "admin", description = "Administrators: the personal-data access log"),
         (name = "callbacks", description = "Called by outside systems: the SMS gateway's delivery reports"),
         (name = "development", description = "Development mode only; absent in production"),
         (name = "operations", description = "For load balancers and monitoring")
@@ -228,6 +229,7 @@ fn problems_of(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "report-sms-delivery" => vec![E::ValidationFailed, E::MessageNotFound],
         "create-webhook-subscription" => vec![E::ValidationFailed],
         "list-webhook-subscriptions" => vec![],
+        "list-personal-data-reads" => vec![E::InvalidQueryParameter],
         "get-webhook-subscription" | "delete-webhook-subscription" | "list-webhook-deliveries" => {
             vec![E::InvalidPathParameter, E::WebhookSubscriptionNotFound]
         }

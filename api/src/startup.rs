@@ -203,10 +203,18 @@ impl Application {
             Some(at) => Arc::new(FixedClock(at)),
             None => Arc::new(SystemClock),
         };
-        let ports = Ports {
+        let access_log: Arc<dyn domain::access_log::AccessLog> =
+            Arc::new(persistence::DieselAccessLog::new(database.clone()));
+        let recorded = Arc::new(crate::recorded_registries::RecordedRegistries {
             citizens,
             billing,
             properties,
+            log: access_log.clone(),
+        });
+        let ports = Ports {
+            citizens: recorded.clone(),
+            billing: recorded.clone(),
+            properties: recorded,
             departments: Arc::new(DieselDepartments::new(database.clone())),
             store: Arc::new(DieselApplicationStore::new(database.clone())),
             clock: clock.clone(),
@@ -220,6 +228,7 @@ impl Application {
             clock,
             mode: settings.mode,
             outbox: persistence::DieselOutbox::new(database.clone()),
+            access_log,
             sms_delivery_report_token: settings
                 .notifications
                 .sms_delivery_report_token
@@ -248,6 +257,7 @@ impl Application {
         let dev_issuer = dev_issuer.map(web::Data::new);
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
+                .wrap(actix_web::middleware::from_fn(crate::read_context::scope))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .app_data(authenticator.clone())

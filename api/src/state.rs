@@ -17,6 +17,7 @@ pub struct AppState {
     pub database: persistence::Database,
     pub document_links: crate::document_links::DocumentLinks,
     pub outbox: persistence::DieselOutbox,
+    pub access_log: std::sync::Arc<dyn domain::access_log::AccessLog>,
     /// Authenticates the SMS gateway's delivery reports; none are accepted when unset.
     pub sms_delivery_report_token: Option<String>,
 }
@@ -36,7 +37,9 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
 {
-    web::block(work)
+    // The registry reads of the use case are recorded with the request's caller and purpose.
+    let context = crate::read_context::capture();
+    web::block(move || crate::read_context::run_with(context, work))
         .await
         .map_err(|_| ApiError::internal("a blocking task was cancelled"))?
         .map_err(ApiError::from)

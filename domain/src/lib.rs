@@ -4,6 +4,7 @@
 //! through the ports in [`ports`]. Each format has its newtype with a `parse` function (parse,
 //! don't validate), each decision its function, and the statuses one state machine in [`status`].
 
+pub mod access_log;
 pub mod account_change;
 pub mod application;
 pub mod back_office;

@@ -5,6 +5,7 @@
 //! target, a stale version) comes back as the domain's `StoreError`; every other diesel or pool
 //! error becomes `Unavailable { system: "database" }`, which the API answers with 503.
 
+pub mod access_log;
 pub mod applications;
 pub mod connection;
 pub mod departments;
@@ -14,6 +15,7 @@ pub mod schema;
 pub mod seed;
 mod time;
 
+pub use access_log::DieselAccessLog;
 pub use applications::DieselApplicationStore;
 pub use connection::{Backend, Database, DatabaseError, PoolOptions};
 pub use departments::DieselDepartments;

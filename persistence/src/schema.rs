@@ -240,6 +240,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    personal_data_reads (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        reader_kind -> Text,
+        reader_id -> Text,
+        on_behalf_of -> Nullable<Text>,
+        subject -> Text,
+        registry -> Text,
+        data -> Text,
+        purpose -> Text,
+    }
+}
+
 diesel::joinable!(notification_events -> applications (application_id));
 diesel::joinable!(outbox_messages -> notification_events (event_id));
 diesel::joinable!(outbox_messages -> webhook_subscriptions (subscription_id));
@@ -269,10 +283,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_events,
     outbox_messages,
     outbox_attempts,
+    personal_data_reads,
 );
 
 /// Every table, for checks that walk them all (the storage tests check each exists after migrating).
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 19] = [
     "citizens",
     "businesses",
     "business_representatives",
@@ -291,4 +306,5 @@ pub const TABLES: [&str; 18] = [
     "notification_events",
     "outbox_messages",
     "outbox_attempts",
+    "personal_data_reads",
 ];

@@ -2,6 +2,7 @@
 #![allow(clippy::panic, reason = "tests fail by panicking")]
 
 mod access;
+mod access_log;
 mod account_change;
 mod back_office;
 mod bad_input;

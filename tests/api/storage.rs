@@ -16,8 +16,9 @@ fn migrations_round_trip(backend: Backend) {
         return;
     };
     let db = database(&url);
-    // One folder per migration and backend: the initial schema, the notifications.
-    const MIGRATIONS: usize = 2;
+    // One folder per migration and backend: the initial schema, the notifications, the access
+    // log.
+    const MIGRATIONS: usize = 3;
     assert_eq!(db.migrate().map(|m| m.len()).ok(), Some(MIGRATIONS));
     assert_eq!(
         db.migrate().map(|m| m.len()).ok(),

@@ -1,6 +1,7 @@
 //! The HTTP operations, one file per resource.
 
 pub mod accounts;
+pub mod admin;
 pub mod applications;
 pub mod catalogue;
 pub mod dev;
@@ -54,6 +55,7 @@ pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
                 .service(webhooks::delete_subscription)
                 .service(webhooks::list_deliveries)
                 .service(webhooks::redeliver)
+                .service(admin::personal_data_reads)
                 .service(documents::list_documents)
                 .service(documents::get_document)
                 .service(documents::get_document_by_link)

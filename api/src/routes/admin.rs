@@ -1,0 +1,107 @@
+//! The personal-data access log, for administrators: who read whose data, from which system,
+//! what and why. Read-only; nobody can change it.
+
+use crate::auth::AdminPrincipal;
+use crate::problem::{ApiError, ErrorCode};
+use crate::state::{AppState, blocking};
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use domain::access_log::AccessLogQuery;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccessLogParams {
+    /// Whose data: a PIN, TIN, subscriber code, head code or property (`district/registry/registration`).
+    #[param(max_length = 100)]
+    pub subject: Option<String>,
+    /// Who read: a PIN, an employee or client id.
+    #[param(max_length = 100)]
+    pub reader: Option<String>,
+    /// From this time (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Until this time (exclusive).
+    pub to: Option<DateTime<Utc>>,
+    /// At most this many, newest first (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// One read of personal data.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "at": "2026-11-23T09:01:12Z", "reader_kind": "applicant", "reader_id": "5R7KQ2M",
+    "subject": "5R7KQ2M", "registry": "citizen-registry", "data": "main-information",
+    "purpose": "GET /api/v1/me"
+}))]
+pub struct AccessLogEntry {
+    pub at: DateTime<Utc>,
+    /// `applicant`, `operator`, `supervisor`, `admin`, `integrator`, `system`.
+    pub reader_kind: String,
+    pub reader_id: String,
+    /// The business a representative acted for, or the person an integrator acted for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    pub subject: String,
+    pub registry: String,
+    pub data: String,
+    /// The request that needed it.
+    pub purpose: String,
+}
+
+/// The personal-data access log, newest first.
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "list-personal-data-reads",
+    security(("bearer" = [])),
+    params(AccessLogParams),
+    responses((status = 200, description = "The reads that match", body = Vec<AccessLogEntry>))
+)]
+#[get("/admin/personal-data-reads")]
+pub async fn personal_data_reads(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+    params: web::Query<AccessLogParams>,
+) -> Result<HttpResponse, ApiError> {
+    let params = params.into_inner();
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::at_field(
+            ErrorCode::InvalidQueryParameter,
+            "limit",
+            "from 1 to 500",
+        ));
+    }
+    let too_long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.chars().count() > 100);
+    if too_long(&params.subject) || too_long(&params.reader) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQueryParameter,
+            "subject and reader are at most 100 characters",
+        ));
+    }
+    let query = AccessLogQuery {
+        subject: params.subject,
+        reader_id: params.reader,
+        from: params.from,
+        to: params.to,
+        limit,
+    };
+    let log = state.access_log.clone();
+    let reads = blocking(move || Ok(log.query(&query)?)).await?;
+    let entries: Vec<AccessLogEntry> = reads
+        .into_iter()
+        .map(|r| AccessLogEntry {
+            at: r.at,
+            reader_kind: r.reader.kind.as_str().to_owned(),
+            reader_id: r.reader.id,
+            on_behalf_of: r.reader.on_behalf_of,
+            subject: r.subject,
+            registry: r.registry.to_owned(),
+            data: r.data.to_owned(),
+            purpose: r.purpose,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(entries))
+}

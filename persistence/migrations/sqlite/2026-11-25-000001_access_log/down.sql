@@ -1,0 +1,3 @@
+DROP TRIGGER personal_data_reads_no_delete;
+DROP TRIGGER personal_data_reads_no_update;
+DROP TABLE personal_data_reads;
