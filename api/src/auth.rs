@@ -39,6 +39,9 @@ pub struct Claims {
     /// An operator's department code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    /// A service account's scopes, space-separated (`applications:read applications:write`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     pub iss: String,
     /// One audience or several (RFC 7519); jsonwebtoken checks it against the configured one.
     pub aud: Audience,
@@ -104,6 +107,25 @@ fn refuse(why: &str) -> ApiError {
 impl VerifiedToken {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// The client id of a service account (`roles: ["integrator"]`), when this is one.
+    pub fn integrator(&self) -> Option<&str> {
+        let is_integrator = self
+            .claims
+            .roles
+            .as_ref()
+            .is_some_and(|roles| roles.iter().any(|r| r == INTEGRATOR_ROLE));
+        let id = self.claims.sub.trim();
+        (is_integrator && !id.is_empty() && id.len() <= 64 && !id.chars().any(char::is_control))
+            .then_some(id)
+    }
+
+    fn has_scope(&self, scope: &str) -> bool {
+        self.claims
+            .scope
+            .as_deref()
+            .is_some_and(|s| s.split_whitespace().any(|granted| granted == scope))
     }
 
     /// The applicant: the subject must be a PIN and the token must name the login method.
@@ -379,6 +401,123 @@ fn staff_reader(staff: &Staff) -> Reader {
     }
 }
 
+/// The role of service accounts: outside systems that act for applicants.
+pub const INTEGRATOR_ROLE: &str = "integrator";
+/// Scopes of service accounts.
+pub const SCOPE_READ: &str = "applications:read";
+pub const SCOPE_WRITE: &str = "applications:write";
+/// The headers with which a service account names the applicant it acts for.
+pub const ON_BEHALF_OF: &str = "X-On-Behalf-Of";
+pub const ON_BEHALF_OF_TIN: &str = "X-On-Behalf-Of-Tin";
+pub const ON_BEHALF_OF_LOGIN_METHOD: &str = "X-On-Behalf-Of-Login-Method";
+
+/// What a service account's call needs from the request, taken before it is verified.
+struct Delegation {
+    pin: Option<String>,
+    tin: Option<String>,
+    login_method: Option<String>,
+    method: actix_web::http::Method,
+    path: String,
+    log: Option<persistence::DieselDelegatedCalls>,
+}
+
+impl Delegation {
+    fn of(request: &HttpRequest) -> Self {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_owned())
+        };
+        Self {
+            pin: header(ON_BEHALF_OF),
+            tin: header(ON_BEHALF_OF_TIN),
+            login_method: header(ON_BEHALF_OF_LOGIN_METHOD),
+            method: request.method().clone(),
+            path: request.path().to_owned(),
+            log: request
+                .app_data::<web::Data<crate::state::AppState>>()
+                .map(|state| state.delegated_calls.clone()),
+        }
+    }
+
+    /// The applicant a service account acts for, after its scope is checked and the call is
+    /// recorded with both identities (before it is carried out: no call goes unrecorded).
+    async fn principal(self, client: String, token: &VerifiedToken) -> Result<Principal, ApiError> {
+        let reading = matches!(
+            self.method,
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        );
+        let needed = if reading { SCOPE_READ } else { SCOPE_WRITE };
+        if !token.has_scope(needed) {
+            return Err(ApiError::new(
+                ErrorCode::InsufficientScope,
+                format!("this operation needs the scope {needed}"),
+            ));
+        }
+        let invalid = |header: &str, why: &str| {
+            ApiError::at_field(ErrorCode::InvalidOnBehalfOf, header, why.to_owned())
+        };
+        let pin = self
+            .pin
+            .as_deref()
+            .ok_or_else(|| invalid(ON_BEHALF_OF, "name the applicant's PIN"))
+            .and_then(|p| Pin::parse(p).map_err(|_| invalid(ON_BEHALF_OF, "not a PIN")))?;
+        let tin = self
+            .tin
+            .as_deref()
+            .map(|t| Tin::parse(t).map_err(|_| invalid(ON_BEHALF_OF_TIN, "not a VÖEN")))
+            .transpose()?;
+        let login_method = self
+            .login_method
+            .as_deref()
+            .and_then(LoginMethod::parse)
+            .ok_or_else(|| {
+                invalid(
+                    ON_BEHALF_OF_LOGIN_METHOD,
+                    "how the applicant signed in: e-signature, asan-imza or password",
+                )
+            })?;
+        let log = self
+            .log
+            .ok_or_else(|| ApiError::internal("the delegated-call log is missing"))?;
+        let call = persistence::access_log::DelegatedCall {
+            at: chrono::Utc::now(),
+            client_id: client.clone(),
+            applicant_pin: pin.as_str().to_owned(),
+            applicant_tin: tin.as_ref().map(|t| t.as_str().to_owned()),
+            login_method: login_method.as_str().to_owned(),
+            method: self.method.to_string(),
+            path: self.path,
+        };
+        web::block(move || log.record(&call))
+            .await
+            .map_err(|_| ApiError::internal("a blocking task was cancelled"))?
+            .map_err(|e| ApiError::unavailable(&e))?;
+        crate::read_context::set_reader(Reader {
+            kind: ReaderKind::Integrator,
+            id: client,
+            on_behalf_of: Some(pin.as_str().to_owned()),
+        });
+        Ok(Principal {
+            pin,
+            tin,
+            login_method,
+        })
+    }
+}
+
+/// The applicant of a token: the person who signed in, or the one a service account acts for.
+async fn applicant_of(token: VerifiedToken, delegation: Delegation) -> Result<Principal, ApiError> {
+    if let Some(client) = token.integrator().map(str::to_owned) {
+        return delegation.principal(client, &token).await;
+    }
+    let principal = token.applicant()?;
+    crate::read_context::set_reader(applicant_reader(&principal));
+    Ok(principal)
+}
+
 /// An authenticated caller with the `applicant` role.
 #[derive(Debug, Clone)]
 pub struct ApplicantPrincipal(pub Principal);
@@ -388,10 +527,12 @@ impl FromRequest for ApplicantPrincipal {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Authenticator::from_request(request, |token| {
-            let principal = token.applicant()?;
-            crate::read_context::set_reader(applicant_reader(&principal));
-            Ok(Self(principal))
+        let delegation = Delegation::of(request);
+        let bearer = Authenticator::bearer(request);
+        Box::pin(async move {
+            let (authenticator, token) = bearer?;
+            let token = authenticator.verify(&token).await?;
+            Ok(Self(applicant_of(token, delegation).await?))
         })
     }
 }
@@ -425,11 +566,13 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Authenticator::from_request(request, |token| {
-            if token.has_role(Role::Applicant) {
-                let principal = token.applicant()?;
-                crate::read_context::set_reader(applicant_reader(&principal));
-                Ok(Self::Applicant(principal))
+        let delegation = Delegation::of(request);
+        let bearer = Authenticator::bearer(request);
+        Box::pin(async move {
+            let (authenticator, token) = bearer?;
+            let token = authenticator.verify(&token).await?;
+            if token.has_role(Role::Applicant) || token.integrator().is_some() {
+                Ok(Self::Applicant(applicant_of(token, delegation).await?))
             } else {
                 let staff = token.staff()?;
                 crate::read_context::set_reader(staff_reader(&staff));
@@ -567,6 +710,7 @@ impl DevTokenIssuer {
                 request.login_method.as_str().to_owned(),
             ])),
             department: request.department.as_ref().map(ToString::to_string),
+            scope: None,
             iss: self.issuer.clone(),
             aud: Audience::One(self.audience.clone()),
             exp: now.timestamp() + request.lifetime_seconds,

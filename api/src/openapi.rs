@@ -42,7 +42,7 @@ use utoipa_actix_web::AppExt;
         (name = "documents", description = "The documents an application produced, and their signed links"),
         (name = "back-office", description = "The company's staff: inbox, workflow actions, assignment"),
         (name = "webhooks", description = "Administrators: signed event deliveries to integrators (e-gov.az and other portals)"),
-        (name = "admin", description = "Administrators: the personal-data access log"),
+        (name = "admin", description = "Administrators: the personal-data access log and the calls service accounts made for applicants"),
         (name = "callbacks", description = "Called by outside systems: the SMS gateway's delivery reports"),
         (name = "development", description = "Development mode only; absent in production"),
         (name = "operations", description = "For load balancers and monitoring")
@@ -229,7 +229,7 @@ fn problems_of(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "report-sms-delivery" => vec![E::ValidationFailed, E::MessageNotFound],
         "create-webhook-subscription" => vec![E::ValidationFailed],
         "list-webhook-subscriptions" => vec![],
-        "list-personal-data-reads" => vec![E::InvalidQueryParameter],
+        "list-personal-data-reads" | "list-delegated-calls" => vec![E::InvalidQueryParameter],
         "get-webhook-subscription" | "delete-webhook-subscription" | "list-webhook-deliveries" => {
             vec![E::InvalidPathParameter, E::WebhookSubscriptionNotFound]
         }
@@ -306,6 +306,14 @@ fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
             let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
             if secured {
                 codes.extend([ErrorCode::Unauthenticated, ErrorCode::ForbiddenRole]);
+            }
+            let for_applicants = operation
+                .tags
+                .iter()
+                .flatten()
+                .any(|t| matches!(t.as_str(), "applicant" | "applications" | "documents"));
+            if secured && for_applicants {
+                codes.extend([ErrorCode::InsufficientScope, ErrorCode::InvalidOnBehalfOf]);
             }
             if operation.request_body.is_some() {
                 codes.extend([

@@ -55,6 +55,8 @@ error_codes! {
     InvalidQueryParameter => ("invalid-query-parameter", BAD_REQUEST, "A query parameter is not valid"),
     Unauthenticated => ("unauthenticated", UNAUTHORIZED, "A valid bearer token is required"),
     ForbiddenRole => ("forbidden-role", FORBIDDEN, "Your role may not use this operation"),
+    InsufficientScope => ("insufficient-scope", FORBIDDEN, "The service account's token lacks the scope this operation needs"),
+    InvalidOnBehalfOf => ("invalid-on-behalf-of", BAD_REQUEST, "A service account must name the applicant it acts for"),
     BusinessRequired => ("business-required", FORBIDDEN, "Sign in for a business (with its VÖEN) to use this operation"),
     NotARepresentative => ("not-a-representative", FORBIDDEN, "You are not a representative of this business"),
     NoDepartment => ("no-department", FORBIDDEN, "An operator's token must name the department"),

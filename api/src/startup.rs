@@ -229,6 +229,7 @@ impl Application {
             mode: settings.mode,
             outbox: persistence::DieselOutbox::new(database.clone()),
             access_log,
+            delegated_calls: persistence::DieselDelegatedCalls::new(database.clone()),
             sms_delivery_report_token: settings
                 .notifications
                 .sms_delivery_report_token

@@ -18,6 +18,7 @@ pub struct AppState {
     pub document_links: crate::document_links::DocumentLinks,
     pub outbox: persistence::DieselOutbox,
     pub access_log: std::sync::Arc<dyn domain::access_log::AccessLog>,
+    pub delegated_calls: persistence::DieselDelegatedCalls,
     /// Authenticates the SMS gateway's delivery reports; none are accepted when unset.
     pub sms_delivery_report_token: Option<String>,
 }

@@ -128,3 +128,101 @@ impl AccessLog for DieselAccessLog {
             .collect())
     }
 }
+
+/// A call an integrator made on behalf of an applicant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegatedCall {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub client_id: String,
+    pub applicant_pin: String,
+    pub applicant_tin: Option<String>,
+    pub login_method: String,
+    pub method: String,
+    pub path: String,
+}
+
+/// The append-only log of delegated calls.
+#[derive(Debug, Clone)]
+pub struct DieselDelegatedCalls {
+    db: Database,
+}
+
+impl DieselDelegatedCalls {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    pub fn record(&self, call: &DelegatedCall) -> Result<(), Unavailable> {
+        use crate::schema::delegated_calls as dc;
+        let mut conn = self.db.connection()?;
+        diesel::insert_into(dc::table)
+            .values((
+                dc::at.eq(to_stored(call.at)),
+                dc::client_id.eq(&call.client_id),
+                dc::applicant_pin.eq(&call.applicant_pin),
+                dc::applicant_tin.eq(call.applicant_tin.as_deref()),
+                dc::login_method.eq(&call.login_method),
+                dc::method.eq(&call.method),
+                dc::path.eq(&call.path),
+            ))
+            .execute(&mut *conn)
+            .map_err(|e| unavailable(&e))?;
+        Ok(())
+    }
+
+    /// The calls of a client and/or for an applicant, newest first.
+    pub fn query(
+        &self,
+        client_id: Option<&str>,
+        applicant_pin: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DelegatedCall>, Unavailable> {
+        use crate::schema::delegated_calls as dc;
+        let mut conn = self.db.connection()?;
+        let mut select = dc::table
+            .order((dc::at.desc(), dc::id.desc()))
+            .limit(i64::from(limit))
+            .select((
+                dc::at,
+                dc::client_id,
+                dc::applicant_pin,
+                dc::applicant_tin,
+                dc::login_method,
+                dc::method,
+                dc::path,
+            ))
+            .into_boxed();
+        if let Some(client) = client_id {
+            select = select.filter(dc::client_id.eq(client.to_owned()));
+        }
+        if let Some(pin) = applicant_pin {
+            select = select.filter(dc::applicant_pin.eq(pin.to_owned()));
+        }
+        type Row = (
+            NaiveDateTime,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = select.load(&mut *conn).map_err(|e| unavailable(&e))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(at, client_id, applicant_pin, applicant_tin, login_method, method, path)| {
+                    DelegatedCall {
+                        at: from_stored(at),
+                        client_id,
+                        applicant_pin,
+                        applicant_tin,
+                        login_method,
+                        method,
+                        path,
+                    }
+                },
+            )
+            .collect())
+    }
+}

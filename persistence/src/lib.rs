@@ -15,7 +15,7 @@ pub mod schema;
 pub mod seed;
 mod time;
 
-pub use access_log::DieselAccessLog;
+pub use access_log::{DieselAccessLog, DieselDelegatedCalls};
 pub use applications::DieselApplicationStore;
 pub use connection::{Backend, Database, DatabaseError, PoolOptions};
 pub use departments::DieselDepartments;

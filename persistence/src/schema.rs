@@ -254,6 +254,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    delegated_calls (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        client_id -> Text,
+        applicant_pin -> Text,
+        applicant_tin -> Nullable<Text>,
+        login_method -> Text,
+        method -> Text,
+        path -> Text,
+    }
+}
+
 diesel::joinable!(notification_events -> applications (application_id));
 diesel::joinable!(outbox_messages -> notification_events (event_id));
 diesel::joinable!(outbox_messages -> webhook_subscriptions (subscription_id));
@@ -284,10 +297,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_messages,
     outbox_attempts,
     personal_data_reads,
+    delegated_calls,
 );
 
 /// Every table, for checks that walk them all (the storage tests check each exists after migrating).
-pub const TABLES: [&str; 19] = [
+pub const TABLES: [&str; 20] = [
     "citizens",
     "businesses",
     "business_representatives",
@@ -307,4 +321,5 @@ pub const TABLES: [&str; 19] = [
     "outbox_messages",
     "outbox_attempts",
     "personal_data_reads",
+    "delegated_calls",
 ];

@@ -16,4 +16,5 @@ mod me;
 mod meter_damage;
 mod my_applications;
 mod notifications;
+mod service_accounts;
 mod storage;

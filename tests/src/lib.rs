@@ -195,6 +195,10 @@ impl Reply {
             .to_owned()
     }
 
+    pub async fn from(response: Response) -> Self {
+        Self::read(response).await
+    }
+
     async fn read(response: Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();

@@ -105,3 +105,78 @@ pub async fn personal_data_reads(
         .collect();
     Ok(HttpResponse::Ok().json(entries))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DelegatedCallParams {
+    /// The service account's client id.
+    #[param(max_length = 64)]
+    pub client: Option<String>,
+    /// The applicant's PIN.
+    #[param(max_length = 7)]
+    pub applicant: Option<String>,
+    /// At most this many, newest first (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// A call a service account made on behalf of an applicant.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "at": "2026-11-23T09:02:00Z", "client_id": "egov-portal", "applicant_pin": "5R7KQ2M",
+    "login_method": "asan-imza", "method": "POST", "path": "/api/v1/applications"
+}))]
+pub struct DelegatedCallEntry {
+    pub at: DateTime<Utc>,
+    pub client_id: String,
+    pub applicant_pin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applicant_tin: Option<String>,
+    pub login_method: String,
+    pub method: String,
+    pub path: String,
+}
+
+/// The calls service accounts made on behalf of applicants, newest first.
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "list-delegated-calls",
+    security(("bearer" = [])),
+    params(DelegatedCallParams),
+    responses((status = 200, description = "The calls that match", body = Vec<DelegatedCallEntry>))
+)]
+#[get("/admin/delegated-calls")]
+pub async fn delegated_calls(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+    params: web::Query<DelegatedCallParams>,
+) -> Result<HttpResponse, ApiError> {
+    let params = params.into_inner();
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::at_field(
+            ErrorCode::InvalidQueryParameter,
+            "limit",
+            "from 1 to 500",
+        ));
+    }
+    let log = state.delegated_calls.clone();
+    let calls = blocking(move || {
+        Ok(log.query(params.client.as_deref(), params.applicant.as_deref(), limit)?)
+    })
+    .await?;
+    let entries: Vec<DelegatedCallEntry> = calls
+        .into_iter()
+        .map(|c| DelegatedCallEntry {
+            at: c.at,
+            client_id: c.client_id,
+            applicant_pin: c.applicant_pin,
+            applicant_tin: c.applicant_tin,
+            login_method: c.login_method,
+            method: c.method,
+            path: c.path,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(entries))
+}

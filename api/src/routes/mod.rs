@@ -56,6 +56,7 @@ pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
                 .service(webhooks::list_deliveries)
                 .service(webhooks::redeliver)
                 .service(admin::personal_data_reads)
+                .service(admin::delegated_calls)
                 .service(documents::list_documents)
                 .service(documents::get_document)
                 .service(documents::get_document_by_link)
