@@ -259,7 +259,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
                 .wrap(actix_web::middleware::from_fn(crate::read_context::scope))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(authenticator.clone())
                 .app_data(route_table.clone())
