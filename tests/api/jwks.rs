@@ -189,6 +189,18 @@ async fn keys_rotate_through_the_jwks() {
         "rate-limited"
     );
 
+    // RS256, the third algorithm of the allow-list: a fixed test key (tests/fixtures).
+    let rsa = EncodingKey::from_rsa_pem(include_bytes!("../fixtures/rsa-test-key.pem"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rsa_jwk = json!({"kty": "RSA", "n": include_str!("../fixtures/rsa-test-key.n").trim(), "e": "AQAB", "kid": "2026-11-rsa", "alg": "RS256", "use": "sig"});
+    jwks.set(vec![first_jwk.clone(), second_jwk.clone(), rsa_jwk]);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        me(token(&rsa, Algorithm::RS256, Some("2026-11-rsa"))).await,
+        200,
+        "RS256 verifies"
+    );
+
     // The old key removed: refused after the scheduled refresh.
     jwks.set(vec![second_jwk]);
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
