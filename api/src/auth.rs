@@ -109,13 +109,24 @@ impl VerifiedToken {
         self.roles.contains(&role)
     }
 
-    /// The client id of a service account (`roles: ["integrator"]`), when this is one.
+    /// Whether the token names the integrator role at all.
+    fn claims_integrator(&self) -> bool {
+        self.claims
+            .roles
+            .as_ref()
+            .is_some_and(|roles| roles.iter().any(|r| r == INTEGRATOR_ROLE))
+    }
+
+    /// The client id of a service account, when this is one: `roles` exactly `["integrator"]`
+    /// (a service account is never also a person, staff or admin) and no login method (it did
+    /// not sign in as a person).
     pub fn integrator(&self) -> Option<&str> {
         let is_integrator = self
             .claims
             .roles
             .as_ref()
-            .is_some_and(|roles| roles.iter().any(|r| r == INTEGRATOR_ROLE));
+            .is_some_and(|roles| roles.len() == 1 && roles[0] == INTEGRATOR_ROLE)
+            && self.claims.amr.is_none();
         let id = self.claims.sub.trim();
         (is_integrator && !id.is_empty() && id.len() <= 64 && !id.chars().any(char::is_control))
             .then_some(id)
@@ -130,7 +141,7 @@ impl VerifiedToken {
 
     /// The applicant: the subject must be a PIN and the token must name the login method.
     pub fn applicant(&self) -> Result<Principal, ApiError> {
-        if !self.has_role(Role::Applicant) {
+        if !self.has_role(Role::Applicant) || self.claims_integrator() {
             return Err(ApiError::new(
                 ErrorCode::ForbiddenRole,
                 "this operation is for applicants",
@@ -160,6 +171,12 @@ impl VerifiedToken {
 
     /// The staff member: a supervisor, or an operator with a department.
     pub fn staff(&self) -> Result<Staff, ApiError> {
+        if self.claims_integrator() {
+            return Err(ApiError::new(
+                ErrorCode::ForbiddenRole,
+                "a service account is not staff",
+            ));
+        }
         let role = if self.has_role(Role::Supervisor) {
             Role::Supervisor
         } else if self.has_role(Role::Operator) {
@@ -300,9 +317,19 @@ impl Authenticator {
             return Ok(key);
         }
         keys.refresh_if_due().await;
-        keys.key(&kid).ok_or_else(|| {
-            refuse("the token is signed by a key the identity provider does not list")
-        })
+        if let Some(key) = keys.key(&kid) {
+            return Ok(key);
+        }
+        if !keys.has_keys() {
+            // Not the token's fault: the provider's keys could not be read.
+            return Err(ApiError::new(
+                ErrorCode::IdentityProviderUnavailable,
+                "the identity provider's keys could not be read; try again shortly",
+            ));
+        }
+        Err(refuse(
+            "the token is signed by a key the identity provider does not list",
+        ))
     }
 
     /// The checked claims of a bearer token, or why it is refused (always 401).
@@ -513,6 +540,12 @@ async fn applicant_of(token: VerifiedToken, delegation: Delegation) -> Result<Pr
     if let Some(client) = token.integrator().map(str::to_owned) {
         return delegation.principal(client, &token).await;
     }
+    if token.claims_integrator() {
+        return Err(ApiError::new(
+            ErrorCode::ForbiddenRole,
+            "a service account's token names only the integrator role and no login method",
+        ));
+    }
     let principal = token.applicant()?;
     crate::read_context::set_reader(applicant_reader(&principal));
     Ok(principal)
@@ -571,7 +604,7 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let (authenticator, token) = bearer?;
             let token = authenticator.verify(&token).await?;
-            if token.has_role(Role::Applicant) || token.integrator().is_some() {
+            if token.has_role(Role::Applicant) || token.claims_integrator() {
                 Ok(Self::Applicant(applicant_of(token, delegation).await?))
             } else {
                 let staff = token.staff()?;
@@ -732,7 +765,7 @@ impl FromRequest for AdminPrincipal {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         Authenticator::from_request(request, |token| {
-            if !token.has_role(Role::Admin) {
+            if !token.has_role(Role::Admin) || token.claims_integrator() {
                 return Err(ApiError::new(
                     ErrorCode::ForbiddenRole,
                     "this operation is for administrators",

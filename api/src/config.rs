@@ -281,8 +281,11 @@ impl Settings {
                     algorithms,
                     refresh_every: seconds("JWKS_REFRESH_SECONDS", 600)?
                         .max(Duration::from_secs(1)),
-                    min_refresh_interval: seconds("JWKS_MIN_REFRESH_SECONDS", 30)?,
-                    timeout: Duration::from_millis(number(&lookup, "JWKS_TIMEOUT_MS", 3000)?),
+                    min_refresh_interval: seconds("JWKS_MIN_REFRESH_SECONDS", 30)?
+                        .max(Duration::from_secs(1)),
+                    timeout: Duration::from_millis(
+                        number::<u64>(&lookup, "JWKS_TIMEOUT_MS", 3000)?.clamp(100, 30_000),
+                    ),
                 })
             }
         };
@@ -386,6 +389,15 @@ fn outside_settings(
     let breaker_open_for = millis("OUTSIDE_BREAKER_OPEN_MS", 30_000, 600_000)?;
     let retries: u32 = number(lookup, "OUTSIDE_RETRIES", 2)?;
     let breaker_failures: u32 = number(lookup, "OUTSIDE_BREAKER_FAILURES", 5)?;
+    // One call, retries and waits included, must end in reasonable time: it holds a thread.
+    let worst = timeout.saturating_mul(retries + 1) + backoff.saturating_mul((1 << retries) - 1);
+    if worst > Duration::from_secs(30) {
+        return Err(invalid(
+            "OUTSIDE_TIMEOUT_MS, OUTSIDE_RETRIES, OUTSIDE_BACKOFF_MS",
+            &format!("{} ms at worst", worst.as_millis()),
+            "at most 30 s for a call with its retries and waits",
+        ));
+    }
     if retries > 5 || breaker_failures == 0 {
         return Err(invalid(
             "OUTSIDE_RETRIES, OUTSIDE_BREAKER_FAILURES",
@@ -402,8 +414,22 @@ fn outside_settings(
             Some(raw) => {
                 let base_url = url::Url::parse(&raw)
                     .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base())
-                    .ok_or_else(|| invalid(url_name, &raw, "an http or https base URL"))?;
+                    .filter(|u| {
+                        // Plain http only in development, or to this host (a sidecar proxy that
+                        // makes the TLS connection, as some registries require).
+                        let loopback = matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+                            || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+                        (u.scheme() == "https"
+                            || (u.scheme() == "http" && (!production || loopback)))
+                            && !u.cannot_be_a_base()
+                    })
+                    .ok_or_else(|| {
+                        invalid(
+                            url_name,
+                            &raw,
+                            "an https base URL (http in development, or to this host)",
+                        )
+                    })?;
                 Ok(Some(integrations::SystemSettings {
                     base_url,
                     token: lookup(token_name),

@@ -58,7 +58,8 @@ fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
         AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
             Algorithm::ES256
         }
-        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        // Shorter RSA keys are breakable: a set that publishes one is not trusted with it.
+        AlgorithmParameters::RSA(rsa) if rsa_bits(&rsa.n) >= 2048 => Algorithm::RS256,
         _ => return None,
     };
     match jwk.common.key_algorithm.map(|a| a.to_string()) {
@@ -69,11 +70,28 @@ fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
     }
 }
 
+/// The size of an RSA modulus given base64url-encoded, in bits (leading zero bytes not counted).
+fn rsa_bits(n: &str) -> usize {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(n.trim_end_matches('='))
+        .map(|bytes| {
+            let significant: Vec<u8> = bytes.into_iter().skip_while(|b| *b == 0).collect();
+            significant.len() * 8
+        })
+        .unwrap_or(0)
+}
+
+/// The most of a key set read.
+const SET_LIMIT: usize = 256 * 1024;
+
 impl JwksKeys {
     pub fn new(settings: JwksSettings) -> Result<Arc<Self>, String> {
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
+            // A redirect could lead from https to http, or elsewhere: the URL is the URL.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("JWKS client: {e}"))?;
         Ok(Arc::new(Self {
@@ -99,7 +117,7 @@ impl JwksKeys {
     /// Fetches the set and replaces the keys. Keys without a `kid`, of other algorithms, or
     /// not meant for signatures are left out.
     pub async fn fetch(&self) -> Result<usize, String> {
-        let response = self
+        let mut response = self
             .client
             .get(self.settings.url.clone())
             .send()
@@ -108,10 +126,19 @@ impl JwksKeys {
         if !response.status().is_success() {
             return Err(format!("JWKS: HTTP {}", response.status().as_u16()));
         }
-        let set: JwkSet = response
-            .json()
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| format!("JWKS: not a key set: {}", e.without_url()))?;
+            .map_err(|e| format!("JWKS: {}", e.without_url()))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > SET_LIMIT {
+                return Err("JWKS: the key set is larger than 256 KiB".to_owned());
+            }
+        }
+        let set: JwkSet =
+            serde_json::from_slice(&body).map_err(|e| format!("JWKS: not a key set: {e}"))?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
             let Some(kid) = jwk.common.key_id.clone() else {
@@ -134,20 +161,39 @@ impl JwksKeys {
             }
         }
         let count = keys.len();
+        if count == 0 {
+            // A provider's bad moment must not lock everyone out: the keys known stay.
+            return Err("JWKS: the set has no usable key; the keys known stay".to_owned());
+        }
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
         tracing::info!(keys = count, "JWKS refreshed");
         Ok(count)
     }
 
+    /// Whether any key is known (none: the provider was never reached).
+    pub fn has_keys(&self) -> bool {
+        !self
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// Refreshes unless the last fetch was less than the minimum interval ago; whether it did.
-    pub async fn refresh_if_due(&self) -> bool {
+    /// The fetch runs as a task of its own: a request that gives up cannot cancel it halfway
+    /// and so use up the interval without a refresh.
+    pub async fn refresh_if_due(self: &Arc<Self>) -> bool {
         let mut last = self.last_fetch.lock().await;
         if last.is_some_and(|at| at.elapsed() < self.settings.min_refresh_interval) {
             return false;
         }
         *last = Some(Instant::now());
-        if let Err(error) = self.fetch().await {
-            tracing::warn!(%error, "JWKS refresh failed; the keys known stay");
+        let keys = self.clone();
+        let fetch = tokio::spawn(async move { keys.fetch().await });
+        match fetch.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "JWKS refresh failed; the keys known stay"),
+            Err(error) => tracing::warn!(%error, "JWKS refresh task failed"),
         }
         true
     }

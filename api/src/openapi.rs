@@ -305,7 +305,11 @@ fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
             };
             let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
             if secured {
-                codes.extend([ErrorCode::Unauthenticated, ErrorCode::ForbiddenRole]);
+                codes.extend([
+                    ErrorCode::Unauthenticated,
+                    ErrorCode::ForbiddenRole,
+                    ErrorCode::IdentityProviderUnavailable,
+                ]);
             }
             let for_applicants = operation
                 .tags

@@ -101,6 +101,7 @@ error_codes! {
     CitizenRegistryUnavailable => ("citizen-registry-unavailable", SERVICE_UNAVAILABLE, "The citizen registry is unavailable; try again shortly"),
     BillingUnavailable => ("billing-unavailable", SERVICE_UNAVAILABLE, "The billing system is unavailable; try again shortly"),
     PropertyRegistryUnavailable => ("property-registry-unavailable", SERVICE_UNAVAILABLE, "The property registry is unavailable; try again shortly"),
+    IdentityProviderUnavailable => ("identity-provider-unavailable", SERVICE_UNAVAILABLE, "The identity provider's keys cannot be read; try again shortly"),
     Internal => ("internal-error", INTERNAL_SERVER_ERROR, "Something went wrong on our side"),
 }
 

@@ -54,12 +54,21 @@ pub fn capture() -> Option<ReadContext> {
         .flatten()
 }
 
+/// Puts the thread's previous context back when dropped, also when the work panics: a pooled
+/// thread never carries one request's reader into the next.
+struct Restore(Option<ReadContext>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT.with(|current| current.replace(previous));
+    }
+}
+
 /// Runs `work` with `context` as this thread's current one.
 pub fn run_with<T>(context: Option<ReadContext>, work: impl FnOnce() -> T) -> T {
-    let previous = CURRENT.with(|current| current.replace(context));
-    let result = work();
-    CURRENT.with(|current| current.replace(previous));
-    result
+    let _restore = Restore(CURRENT.with(|current| current.replace(context)));
+    work()
 }
 
 /// The reader and purpose of the work on this thread; the service itself when there is none.

@@ -52,11 +52,15 @@ impl RootSpanBuilder for PrivateRootSpan {
                     .request()
                     .match_pattern()
                     .unwrap_or_else(|| "(no route)".to_owned());
+                let status = response.status().as_u16();
                 span.record("route", route.as_str());
-                span.record("status", response.status().as_u16());
+                span.record("status", status);
+                tracing::info!(parent: &span, route = %route, status, "request done");
             }
             Err(error) => {
-                span.record("status", error.as_response_error().status_code().as_u16());
+                let status = error.as_response_error().status_code().as_u16();
+                span.record("status", status);
+                tracing::info!(parent: &span, status, "request failed");
             }
         }
     }

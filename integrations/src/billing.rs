@@ -109,11 +109,10 @@ impl HttpBilling {
 
 impl Billing for HttpBilling {
     fn residential_accounts(&self, holder: &Pin) -> Result<Vec<SubscriberAccount>, Unavailable> {
-        let answer: Option<Vec<AccountAnswer>> = self
+        let answer: Vec<AccountAnswer> = self
             .system
-            .get(&["accounts"], &[("holder_pin", holder.as_str())])?;
+            .list(&["accounts"], &[("holder_pin", holder.as_str())])?;
         let accounts: Vec<SubscriberAccount> = answer
-            .unwrap_or_default()
             .into_iter()
             .map(|a| self.account_of(a))
             .collect::<Result<_, _>>()?;
@@ -127,7 +126,13 @@ impl Billing for HttpBilling {
 
     fn account(&self, code: &SubscriberCode) -> Result<Option<SubscriberAccount>, Unavailable> {
         let answer: Option<AccountAnswer> = self.system.get(&["accounts", code.as_str()], &[])?;
-        answer.map(|a| self.account_of(a)).transpose()
+        let account = answer.map(|a| self.account_of(a)).transpose()?;
+        if account.as_ref().is_some_and(|a| &a.code != code) {
+            return Err(self
+                .system
+                .malformed("account (another one than asked)", ""));
+        }
+        Ok(account)
     }
 
     fn debt(&self, code: &SubscriberCode) -> Result<Option<DebtStatement>, Unavailable> {
@@ -140,29 +145,43 @@ impl Billing for HttpBilling {
     }
 
     fn head_codes(&self, tin: &Tin) -> Result<Vec<HeadCodeAccount>, Unavailable> {
-        let answer: Option<Vec<ContractAnswer>> =
-            self.system.get(&["contracts"], &[("tin", tin.as_str())])?;
-        answer
-            .unwrap_or_default()
+        let answer: Vec<ContractAnswer> =
+            self.system.list(&["contracts"], &[("tin", tin.as_str())])?;
+        let contracts: Vec<HeadCodeAccount> = answer
             .into_iter()
             .map(|c| self.contract_of(c))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        if contracts.iter().any(|c| &c.tin != tin) {
+            return Err(self.system.malformed("contract of another business", ""));
+        }
+        Ok(contracts)
     }
 
     fn head_code(&self, code: &HeadCode) -> Result<Option<HeadCodeAccount>, Unavailable> {
         let answer: Option<ContractAnswer> = self.system.get(&["contracts", code.as_str()], &[])?;
-        answer.map(|c| self.contract_of(c)).transpose()
+        let contract = answer.map(|c| self.contract_of(c)).transpose()?;
+        if contract.as_ref().is_some_and(|c| &c.code != code) {
+            return Err(self
+                .system
+                .malformed("contract (another one than asked)", ""));
+        }
+        Ok(contract)
     }
 
     fn metering_points(&self, head_code: &HeadCode) -> Result<Vec<MeteringPoint>, Unavailable> {
-        let answer: Option<Vec<MeteringPointAnswer>> = self
+        let answer: Vec<MeteringPointAnswer> = self
             .system
-            .get(&["contracts", head_code.as_str(), "metering-points"], &[])?;
-        answer
-            .unwrap_or_default()
+            .list(&["contracts", head_code.as_str(), "metering-points"], &[])?;
+        let points: Vec<MeteringPoint> = answer
             .into_iter()
             .map(|p| self.point_of(p))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        if points.iter().any(|p| &p.head_code != head_code) {
+            return Err(self
+                .system
+                .malformed("metering point of another contract", ""));
+        }
+        Ok(points)
     }
 
     fn metering_point(

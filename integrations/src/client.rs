@@ -123,7 +123,6 @@ impl HttpSystem {
                     return Err(self.unavailable(reason));
                 }
                 Try::Again(reason) => {
-                    self.breaker.failure(Instant::now());
                     tracing::warn!(system = self.name, attempt, %reason, "outside system failed");
                     last = reason;
                     if attempt < self.settings.retries {
@@ -133,6 +132,8 @@ impl HttpSystem {
                 }
             }
         }
+        // One failed call (its retries included) is one failure for the breaker.
+        self.breaker.failure(Instant::now());
         Err(self.unavailable(last))
     }
 
@@ -165,12 +166,30 @@ impl HttpSystem {
         }
         match serde_json::from_slice(&body) {
             Ok(value) => Try::Found(value),
-            Err(e) => Try::Fail(format!("an answer that does not parse: {e}")),
+            // The category and place only: serde quotes the values, which are personal data.
+            Err(e) => Try::Fail(format!(
+                "an answer that does not parse ({:?} at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            )),
         }
     }
 
-    /// A field of an answer that does not hold what it should.
-    pub fn malformed(&self, what: &str, value: &str) -> Unavailable {
-        self.unavailable(format!("the answer holds an invalid {what}: {value:?}"))
+    /// A field of an answer that does not hold what it should. The value is not kept: it may be
+    /// personal data, and the reason is logged.
+    pub fn malformed(&self, what: &str, _value: &str) -> Unavailable {
+        self.unavailable(format!("the answer holds an invalid {what}"))
+    }
+
+    /// GETs a list: a 404 is not "none" here (a list answers `[]`) but a wrong address or a
+    /// changed interface.
+    pub fn list<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, Unavailable> {
+        self.get(segments, query)?
+            .ok_or_else(|| self.unavailable("HTTP 404 for a list: is the base URL right?"))
     }
 }

@@ -75,6 +75,10 @@ on_both_backends! {
         // Nobody changes it, not even with SQL.
         assert!(execute_fails(&app, "UPDATE personal_data_reads SET reader_id = 'someone-else'"));
         assert!(execute_fails(&app, "DELETE FROM personal_data_reads"));
+        if app.backend == eservices_tests::Backend::Postgres {
+            assert!(execute_fails(&app, "TRUNCATE personal_data_reads"));
+            assert!(execute_fails(&app, "TRUNCATE delegated_calls"));
+        }
         assert_eq!(reads(&app, &format!("subject={}", demo::RESIDENT)).await.len(), mine.len());
     }
 }

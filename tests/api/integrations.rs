@@ -121,6 +121,19 @@ async fn each_adapter_reads_its_system() {
         );
     })
     .await;
+    // A wrong base URL: a list answered 404 is an outage, not "no accounts".
+    let mut wrong = settings(&fake, 2000, 0, 5);
+    wrong.base_url =
+        url::Url::parse(&fake.base_url.replace("/v1/", "/v0/")).unwrap_or_else(|e| panic!("{e}"));
+    let lists = blocking(move || {
+        HttpBilling::new(HttpSystem::new("billing", wrong))
+            .residential_accounts(&pin(demo::RESIDENT))
+    })
+    .await;
+    assert!(
+        matches!(&lists, Err(Unavailable { system: "billing", reason }) if reason.contains("404")),
+        "{lists:?}"
+    );
 }
 
 fn billing_of(

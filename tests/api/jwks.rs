@@ -109,6 +109,32 @@ fn token(key: &EncodingKey, algorithm: Algorithm, kid: Option<&str>) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_provider_is_a_503_not_a_bad_token() {
+    let (key, _) = ed25519_key("k1");
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    };
+    let url = format!("http://127.0.0.1:{closed}/jwks.json");
+    let overrides = [
+        ("JWT_JWKS_URL", url.as_str()),
+        ("JWT_ISSUER", ISSUER),
+        ("JWT_AUDIENCE", AUDIENCE),
+    ];
+    let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
+        unreachable!()
+    };
+    let reply = app
+        .get(
+            "/api/v1/me",
+            Some(&token(&key, Algorithm::EdDSA, Some("k1"))),
+        )
+        .await;
+    reply.assert_problem(503, "identity-provider-unavailable");
+    assert!(reply.headers.contains_key("retry-after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_rotate_through_the_jwks() {
     let (first, first_jwk) = ed25519_key("2026-11-a");
     let (second, second_jwk) = es256_key("2026-11-b");

@@ -6,8 +6,12 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
 fn integrator_token(app: &TestApp, scope: &str) -> String {
+    signed(app, &["integrator"], scope)
+}
+
+fn signed(app: &TestApp, roles: &[&str], scope: &str) -> String {
     let now = chrono::Utc::now().timestamp();
-    let claims = json!({"sub": "egov-portal", "roles": ["integrator"], "scope": scope,
+    let claims = json!({"sub": "egov-portal", "roles": roles, "scope": scope,
         "iss": app.settings.jwt.issuer, "aud": app.settings.jwt.audience, "iat": now, "exp": now + 600});
     let pem = std::fs::read(app.data_dir.path().join(api::auth::DEV_PRIVATE_KEY_FILE))
         .unwrap_or_default();
@@ -65,6 +69,13 @@ on_both_backends! {
         let someone_else = [("X-On-Behalf-Of", demo::NOBODY), ("X-On-Behalf-Of-Login-Method", "password")];
         call(&app, reqwest::Method::GET, &format!("/api/v1/applications/{number}"), &reader, &someone_else, None).await
             .assert_problem(404, "application-not-found");
+
+        // A service account is never also staff or admin, and a token mixing roles is refused.
+        let mixed = signed(&app, &["integrator", "admin"], "applications:read applications:write");
+        call(&app, reqwest::Method::GET, "/api/v1/webhooks", &mixed, &[], None).await.assert_problem(403, "forbidden-role");
+        call(&app, reqwest::Method::GET, "/api/v1/me/applications", &mixed, &as_resident, None).await.assert_problem(403, "forbidden-role");
+        let as_staff = signed(&app, &["integrator", "supervisor"], "applications:read");
+        call(&app, reqwest::Method::GET, "/api/v1/inbox", &as_staff, &[], None).await.assert_problem(403, "forbidden-role");
 
         // Both identities are on record: every call, and every personal-data read.
         let admin = app.staff_token("admin-01", "admin", None).await;

@@ -1,0 +1,3 @@
+DROP TRIGGER application_timeline_no_truncate ON application_timeline;
+DROP TRIGGER delegated_calls_no_truncate ON delegated_calls;
+DROP TRIGGER personal_data_reads_no_truncate ON personal_data_reads;
