@@ -440,6 +440,8 @@ pub const ON_BEHALF_OF_LOGIN_METHOD: &str = "X-On-Behalf-Of-Login-Method";
 
 /// What a service account's call needs from the request, taken before it is verified.
 struct Delegation {
+    /// A header sent more than once: refused rather than guessing which one counts.
+    repeated: Option<&'static str>,
     pin: Option<String>,
     tin: Option<String>,
     login_method: Option<String>,
@@ -457,7 +459,11 @@ impl Delegation {
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.trim().to_owned())
         };
+        let repeated = [ON_BEHALF_OF, ON_BEHALF_OF_TIN, ON_BEHALF_OF_LOGIN_METHOD]
+            .into_iter()
+            .find(|name| request.headers().get_all(*name).count() > 1);
         Self {
+            repeated,
             pin: header(ON_BEHALF_OF),
             tin: header(ON_BEHALF_OF_TIN),
             login_method: header(ON_BEHALF_OF_LOGIN_METHOD),
@@ -486,6 +492,9 @@ impl Delegation {
         let invalid = |header: &str, why: &str| {
             ApiError::at_field(ErrorCode::InvalidOnBehalfOf, header, why.to_owned())
         };
+        if let Some(header) = self.repeated {
+            return Err(invalid(header, "send it once"));
+        }
         let pin = self
             .pin
             .as_deref()
@@ -525,7 +534,10 @@ impl Delegation {
         crate::read_context::set_reader(Reader {
             kind: ReaderKind::Integrator,
             id: client,
-            on_behalf_of: Some(pin.as_str().to_owned()),
+            on_behalf_of: Some(match &tin {
+                Some(tin) => format!("{pin} for {tin}"),
+                None => pin.as_str().to_owned(),
+            }),
         });
         Ok(Principal {
             pin,

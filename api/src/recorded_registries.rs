@@ -118,8 +118,9 @@ impl Billing for RecordedRegistries {
 impl PropertyRegistry for RecordedRegistries {
     fn property(&self, key: &PropertyKey) -> Result<Option<PropertyRecord>, Unavailable> {
         let found = self.properties.property(key)?;
+        // Register numbers may hold '/': the parts are joined by a space, which none holds.
         let subject = format!(
-            "{}/{}/{}",
+            "{} {} {}",
             key.district.as_str(),
             key.registry_number.as_str(),
             key.registration_number.as_str()

@@ -138,7 +138,10 @@ impl HttpSystem {
     }
 
     fn try_once<T: DeserializeOwned>(&self, url: &url::Url) -> Try<T> {
-        let mut request = self.agent.get(url.as_str());
+        let mut request = self
+            .agent
+            .get(url.as_str())
+            .set("Accept", "application/json");
         if let Some(token) = &self.settings.token {
             request = request.set("Authorization", &format!("Bearer {token}"));
         }

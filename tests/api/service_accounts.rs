@@ -70,6 +70,10 @@ on_both_backends! {
         call(&app, reqwest::Method::GET, &format!("/api/v1/applications/{number}"), &reader, &someone_else, None).await
             .assert_problem(404, "application-not-found");
 
+        let twice = [("X-On-Behalf-Of", demo::RESIDENT), ("X-On-Behalf-Of", demo::NOBODY), ("X-On-Behalf-Of-Login-Method", "asan-imza")];
+        let repeated = call(&app, reqwest::Method::GET, "/api/v1/me/applications", &reader, &twice, None).await;
+        assert_eq!(repeated.assert_problem(400, "invalid-on-behalf-of")["errors"][0]["field"], json!("X-On-Behalf-Of"));
+
         // A service account is never also staff or admin, and a token mixing roles is refused.
         let mixed = signed(&app, &["integrator", "admin"], "applications:read applications:write");
         call(&app, reqwest::Method::GET, "/api/v1/webhooks", &mixed, &[], None).await.assert_problem(403, "forbidden-role");
