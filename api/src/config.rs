@@ -71,6 +71,8 @@ pub struct Settings {
     pub fixed_clock: Option<chrono::DateTime<chrono::Utc>>,
     pub notifications: NotificationSettings,
     pub outside: OutsideSettings,
+    /// The frontends' origins that may call the API from a browser (CORS); none by default.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Where the outside systems are: each one named by its URL goes over HTTP; each one not named
@@ -365,8 +367,37 @@ impl Settings {
             },
             notifications,
             outside,
+            cors_allowed_origins: cors_origins(&lookup)?,
         })
     }
+}
+
+/// `CORS_ALLOWED_ORIGINS`: origins separated by commas, each `scheme://host[:port]` exactly.
+fn cors_origins(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = lookup("CORS_ALLOWED_ORIGINS") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let parsed = url::Url::parse(origin).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && !origin.ends_with('/')
+            });
+            match parsed {
+                Some(_) => Ok(origin.to_owned()),
+                None => Err(invalid(
+                    "CORS_ALLOWED_ORIGINS",
+                    origin,
+                    "origins like https://e-gov.az, separated by commas (no path, no *)",
+                )),
+            }
+        })
+        .collect()
 }
 
 fn outside_settings(

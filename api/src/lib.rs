@@ -16,6 +16,7 @@ pub mod read_context;
 pub mod recorded_registries;
 pub mod responses;
 pub mod routes;
+pub mod security;
 pub mod startup;
 pub mod state;
 pub mod steps;

@@ -256,9 +256,12 @@ impl Application {
         let state = web::Data::new(state);
         let authenticator = web::Data::new(authenticator);
         let dev_issuer = dev_issuer.map(web::Data::new);
+        let cors_origins = settings.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
                 .wrap(actix_web::middleware::from_fn(crate::read_context::scope))
+                .wrap(crate::security::cors(&cors_origins))
+                .wrap(actix_web::middleware::from_fn(crate::security::headers))
                 .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(authenticator.clone())

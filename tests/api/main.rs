@@ -6,6 +6,7 @@ mod access_log;
 mod account_change;
 mod back_office;
 mod bad_input;
+mod browser;
 mod catalogue;
 mod contract;
 mod documents;
