@@ -297,6 +297,8 @@ type EventRow = (
     Option<String>,
     String,
 );
+/// A message as shown: see `view_columns!`.
+type ViewRow = (MessageRow, EventRow, String, Option<String>);
 
 fn corrupt(what: &str, value: &str) -> Unavailable {
     Unavailable::stored_data(format!("outbox: unknown {what} {value:?}"))
@@ -356,6 +358,18 @@ macro_rules! event_columns {
             notification_events::mobile,
             notification_events::email,
             notification_events::facts,
+        )
+    };
+}
+
+/// A message as shown: its row, its event, and its application's number and department.
+macro_rules! view_columns {
+    () => {
+        (
+            message_columns!(),
+            event_columns!(),
+            applications::number,
+            applications::department_code,
         )
     };
 }
@@ -672,33 +686,22 @@ impl DieselOutbox {
             .inner_join(notification_events::table.inner_join(applications::table))
             .filter(applications::number.eq(number.as_str()))
             .order(outbox_messages::id.asc())
-            .select((
-                message_columns!(),
-                event_columns!(),
-                applications::number,
-                applications::department_code,
-            ))
+            .select(view_columns!())
             .into_boxed();
         if !with_webhooks {
             query = query.filter(outbox_messages::channel.ne(Channel::Webhook.as_str()));
         }
-        let rows: Vec<(MessageRow, EventRow, String, Option<String>)> =
-            query.load(&mut *conn).map_err(|e| unavailable(&e))?;
+        let rows: Vec<ViewRow> = query.load(&mut *conn).map_err(|e| unavailable(&e))?;
         rows.into_iter().map(to_view).collect()
     }
 
     /// One message, with its application.
     pub fn message(&self, id: i64) -> Result<Option<MessageView>, Unavailable> {
         let mut conn = self.db.connection()?;
-        let row: Option<(MessageRow, EventRow, String, Option<String>)> = outbox_messages::table
+        let row: Option<ViewRow> = outbox_messages::table
             .inner_join(notification_events::table.inner_join(applications::table))
             .filter(outbox_messages::id.eq(id))
-            .select((
-                message_columns!(),
-                event_columns!(),
-                applications::number,
-                applications::department_code,
-            ))
+            .select(view_columns!())
             .first(&mut *conn)
             .optional()
             .map_err(|e| unavailable(&e))?;
@@ -722,18 +725,12 @@ impl DieselOutbox {
                 outbox_messages::id.desc(),
             ))
             .limit(limit)
-            .select((
-                message_columns!(),
-                event_columns!(),
-                applications::number,
-                applications::department_code,
-            ))
+            .select(view_columns!())
             .into_boxed();
         if let Some(department) = department {
             query = query.filter(applications::department_code.eq(department.as_str()));
         }
-        let rows: Vec<(MessageRow, EventRow, String, Option<String>)> =
-            query.load(&mut *conn).map_err(|e| unavailable(&e))?;
+        let rows: Vec<ViewRow> = query.load(&mut *conn).map_err(|e| unavailable(&e))?;
         rows.into_iter().map(to_view).collect()
     }
 
@@ -744,17 +741,12 @@ impl DieselOutbox {
         limit: i64,
     ) -> Result<Vec<(MessageView, Vec<AttemptView>)>, Unavailable> {
         let mut conn = self.db.connection()?;
-        let rows: Vec<(MessageRow, EventRow, String, Option<String>)> = outbox_messages::table
+        let rows: Vec<ViewRow> = outbox_messages::table
             .inner_join(notification_events::table.inner_join(applications::table))
             .filter(outbox_messages::subscription_id.eq(subscription_id))
             .order(outbox_messages::id.desc())
             .limit(limit)
-            .select((
-                message_columns!(),
-                event_columns!(),
-                applications::number,
-                applications::department_code,
-            ))
+            .select(view_columns!())
             .load(&mut *conn)
             .map_err(|e| unavailable(&e))?;
         let views: Vec<MessageView> = rows.into_iter().map(to_view).collect::<Result<_, _>>()?;
@@ -925,9 +917,7 @@ fn join_event_types(types: &[EventType]) -> String {
         .join(",")
 }
 
-fn to_view(
-    (message, event, number, department): (MessageRow, EventRow, String, Option<String>),
-) -> Result<MessageView, Unavailable> {
+fn to_view((message, event, number, department): ViewRow) -> Result<MessageView, Unavailable> {
     let (
         (id, _, channel, recipient, subscription_id, fallback_of, status, attempts),
         (next_attempt_at, updated_at, last_error, _),

@@ -2,7 +2,7 @@
 //! when a token names it (rate-limited), a removed key refused after the scheduled refresh, the
 //! algorithm allow-list, and `kid` required.
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use eservices_tests::{Backend, demo, spawn_app_with};
@@ -34,18 +34,11 @@ impl FakeJwks {
         let keys = Arc::new(Mutex::new(keys));
         let fetches: Arc<AtomicUsize> = Arc::default();
         let state = web::Data::new((keys.clone(), fetches.clone()));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-        let server = HttpServer::new(move || {
-            App::new()
+        let port = eservices_tests::fakes::serve(1, move |config| {
+            config
                 .app_data(state.clone())
-                .route("/.well-known/jwks.json", web::get().to(serve_keys))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .run();
-        tokio::spawn(server);
+                .route("/.well-known/jwks.json", web::get().to(serve_keys));
+        });
         Self {
             url: format!("http://127.0.0.1:{port}/.well-known/jwks.json"),
             keys,
@@ -111,10 +104,7 @@ fn token(key: &EncodingKey, algorithm: Algorithm, kid: Option<&str>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_provider_is_a_503_not_a_bad_token() {
     let (key, _) = ed25519_key("k1");
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        listener.local_addr().map(|a| a.port()).unwrap_or_default()
-    };
+    let closed = eservices_tests::fakes::free_port();
     let url = format!("http://127.0.0.1:{closed}/jwks.json");
     let overrides = [
         ("JWT_JWKS_URL", url.as_str()),

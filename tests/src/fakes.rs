@@ -11,11 +11,29 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn free_port() -> u16 {
+/// A port nothing listens on (it was free a moment ago).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// Serves `configure`'s routes on a free loopback port, in the background, for as long as the
+/// test runs; the port. The fake outside systems of the tests are all served so.
+pub fn serve(
+    workers: usize,
+    configure: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let server = HttpServer::new(move || App::new().configure(configure.clone()))
+        .workers(workers)
+        .listen(listener)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .run();
+    tokio::spawn(server);
+    port
 }
 
 /// A Python interpreter with aiosmtpd: Debian's (`python3-aiosmtpd`, installed by `.ci/run`),
@@ -167,18 +185,11 @@ impl FakeSmsGateway {
         let received: Arc<Mutex<Vec<Value>>> = Arc::default();
         let behaviour: Arc<GatewayBehaviour> = Arc::default();
         let (r, b) = (received.clone(), behaviour.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-        let server = HttpServer::new(move || {
-            App::new()
+        let port = serve(1, move |config| {
+            config
                 .app_data(web::Data::new((r.clone(), b.clone())))
-                .route("/send", web::post().to(gateway_send))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .run();
-        tokio::spawn(server);
+                .route("/send", web::post().to(gateway_send));
+        });
         Self {
             url: format!("http://127.0.0.1:{port}/send"),
             received,
@@ -261,18 +272,11 @@ impl WebhookReceiver {
         let down: Arc<AtomicBool> = Arc::default();
         let refused: Arc<AtomicUsize> = Arc::default();
         let state = (received.clone(), down.clone(), refused.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-        let server = HttpServer::new(move || {
-            App::new()
+        let port = serve(1, move |config| {
+            config
                 .app_data(web::Data::new(state.clone()))
-                .route("/hook", web::post().to(receive))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .run();
-        tokio::spawn(server);
+                .route("/hook", web::post().to(receive));
+        });
         Self {
             url: format!("http://127.0.0.1:{port}/hook"),
             received,

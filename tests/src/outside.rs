@@ -2,10 +2,9 @@
 //! billing, in the formats of docs/INTEGRATIONS.md, answering from the demo data; it can be told
 //! to stall, fail, answer nonsense, and it counts the calls it gets.
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -68,18 +67,11 @@ impl FakeOutside {
             debts: debts.clone(),
             token: token.to_owned(),
         });
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-        let server = HttpServer::new(move || {
-            App::new()
+        let port = crate::fakes::serve(2, move |config| {
+            config
                 .app_data(data.clone())
-                .default_service(web::to(answer))
-        })
-        .workers(2)
-        .listen(listener)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .run();
-        tokio::spawn(server);
+                .default_service(web::to(answer));
+        });
         Self {
             base_url: format!("http://127.0.0.1:{port}/v1/"),
             behaviour,

@@ -3,12 +3,17 @@
 
 use crate::auth::AdminPrincipal;
 use crate::problem::{ApiError, ErrorCode};
+use crate::routes::page_limit;
 use crate::state::{AppState, blocking};
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use domain::access_log::AccessLogQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+/// The logs' pages: newest first, this many by default, at most that many.
+const DEFAULT_LOG_PAGE: u32 = 100;
+const MAX_LOG_PAGE: u32 = 500;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -66,14 +71,7 @@ pub async fn personal_data_reads(
     params: web::Query<AccessLogParams>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::at_field(
-            ErrorCode::InvalidQueryParameter,
-            "limit",
-            "from 1 to 500",
-        ));
-    }
+    let limit = page_limit(params.limit, DEFAULT_LOG_PAGE, MAX_LOG_PAGE)?;
     let too_long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.chars().count() > 100);
     if too_long(&params.subject) || too_long(&params.reader) {
         return Err(ApiError::new(
@@ -153,14 +151,7 @@ pub async fn delegated_calls(
     params: web::Query<DelegatedCallParams>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::at_field(
-            ErrorCode::InvalidQueryParameter,
-            "limit",
-            "from 1 to 500",
-        ));
-    }
+    let limit = page_limit(params.limit, DEFAULT_LOG_PAGE, MAX_LOG_PAGE)?;
     let log = state.delegated_calls.clone();
     let calls = blocking(move || {
         Ok(log.query(params.client.as_deref(), params.applicant.as_deref(), limit)?)

@@ -328,14 +328,7 @@ pub async fn list_my_applications(
     query: web::Query<ListApplicationsQuery>,
 ) -> Result<web::Json<ApplicationList>, ApiError> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-        return Err(ApiError::at_field(
-            ErrorCode::InvalidQueryParameter,
-            "limit",
-            format!("limit is 1 to {MAX_PAGE_SIZE}"),
-        ));
-    }
+    let limit = crate::routes::page_limit(query.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let store_query = ApplicationQuery {
         applicant: principal.pin.clone(),

@@ -75,6 +75,20 @@ pub(crate) fn application_number(raw: &str) -> Result<ApplicationNumber, ApiErro
         .map_err(|e| ApiError::at_field(ErrorCode::InvalidPathParameter, "number", e.to_string()))
 }
 
+/// The `limit` query parameter of a list: `default` when absent, refused outside 1 to `max`.
+pub(crate) fn page_limit(given: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = given.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::at_field(
+            ErrorCode::InvalidQueryParameter,
+            "limit",
+            format!("limit is 1 to {max}"),
+        ))
+    }
+}
+
 /// An application with its version as `ETag`.
 pub(crate) fn with_etag(view: ApplicationView) -> HttpResponse {
     HttpResponse::Ok()

@@ -105,14 +105,7 @@ pub async fn inbox(
     params: web::Query<InboxParams>,
 ) -> Result<web::Json<InboxPage>, ApiError> {
     let params = params.into_inner();
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-        return Err(ApiError::at_field(
-            ErrorCode::InvalidQueryParameter,
-            "limit",
-            format!("limit is 1 to {MAX_PAGE_SIZE}"),
-        ));
-    }
+    let limit = crate::routes::page_limit(params.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let page = params.page.unwrap_or(1);
     if page == 0 {
         return Err(ApiError::at_field(
