@@ -753,6 +753,11 @@ async fn webhooks_are_signed_and_delivered_after_the_receiver_was_down(backend: 
     );
     let listed = app.get("/api/v1/webhooks", Some(&admin)).await;
     assert!(!listed.text.contains(WEBHOOK_SECRET));
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(1),
+        "the refused subscriptions stored nothing"
+    );
     app.get("/api/v1/webhooks/999", Some(&admin))
         .await
         .assert_problem(404, "webhook-subscription-not-found");
