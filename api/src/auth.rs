@@ -7,6 +7,7 @@
 use crate::config::{JwtAlgorithm, JwtSettings};
 use crate::jwks::{JwksKeys, VerificationKey};
 use crate::problem::{ApiError, ErrorCode};
+use actix_web::HttpMessage;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use domain::access_log::{Reader, ReaderKind};
@@ -107,6 +108,20 @@ fn refuse(why: &str) -> ApiError {
 impl VerifiedToken {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// The token's subject: a PIN, an employee id, or a service account's client id.
+    pub fn subject(&self) -> &str {
+        &self.claims.sub
+    }
+
+    /// Who a request's `Idempotency-Key` belongs to: the subject and the business it acts for.
+    pub fn key_owner(&self) -> String {
+        format!(
+            "{}|{}",
+            self.claims.sub,
+            self.claims.tin.as_deref().unwrap_or_default()
+        )
     }
 
     /// Whether the token names the integrator role at all.
@@ -389,6 +404,10 @@ impl Authenticator {
         request: &HttpRequest,
         then: impl FnOnce(VerifiedToken) -> Result<T, ApiError> + 'static,
     ) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+        // Verified already by the rate limit's middleware, when the token is valid.
+        if let Some(token) = request.extensions().get::<VerifiedToken>().cloned() {
+            return Box::pin(async move { then(token) });
+        }
         let bearer = Self::bearer(request);
         Box::pin(async move {
             let (authenticator, token) = bearer?;

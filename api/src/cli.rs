@@ -176,7 +176,14 @@ fn worker(settings: &Settings) -> Result<(), String> {
     let database = open_database(settings).map_err(|e| e.to_string())?;
     let links = crate::startup::document_links(settings).map_err(|e| e.to_string())?;
     let dispatcher = crate::notify::Dispatcher::new(&database, &settings.notifications, links)?;
-    runtime.block_on(dispatcher.run());
+    runtime.block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(dispatcher.run(stopped));
+        crate::startup::shutdown_signal().await;
+        tracing::info!("stopping after the batch under way");
+        let _ = stop.send(true);
+        let _ = running.await;
+    });
     Ok(())
 }
 

@@ -73,6 +73,26 @@ pub struct Settings {
     pub outside: OutsideSettings,
     /// The frontends' origins that may call the API from a browser (CORS); none by default.
     pub cors_allowed_origins: Vec<String>,
+    pub limits: LimitSettings,
+}
+
+/// What keeps one client, a slow database or a retrying network from hurting the others.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// How long an `Idempotency-Key` and its stored response are kept.
+    pub idempotency_keep: Duration,
+    /// How long a running request holds its key before a retry may run it again (its server is
+    /// then presumed dead); longer than `request_timeout`.
+    pub idempotency_lease: Duration,
+    /// Requests a client (its token's subject, or its address without a token) may make per
+    /// minute on average; 0 turns the limit off.
+    pub rate_per_minute: u32,
+    /// How many requests a client may make at once above the average.
+    pub rate_burst: u32,
+    /// A request still running after this is answered 503.
+    pub request_timeout: Duration,
+    /// On SIGTERM, how long requests in flight may take to finish.
+    pub shutdown_timeout: Duration,
 }
 
 /// Where the outside systems are: each one named by its URL goes over HTTP; each one not named
@@ -368,8 +388,66 @@ impl Settings {
             notifications,
             outside,
             cors_allowed_origins: cors_origins(&lookup)?,
+            limits: limit_settings(&lookup)?,
         })
     }
+}
+
+fn bounded(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    expected: &'static str,
+) -> Result<u64, ConfigError> {
+    let value: u64 = number(lookup, name, default)?;
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(name, &value.to_string(), expected))
+    }
+}
+
+fn limit_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<LimitSettings, ConfigError> {
+    let request_timeout = bounded(lookup, "REQUEST_TIMEOUT_SECONDS", 30, 1..=300, "1 to 300")?;
+    let idempotency_lease = bounded(
+        lookup,
+        "IDEMPOTENCY_LEASE_SECONDS",
+        60,
+        1..=3600,
+        "1 to 3600",
+    )?;
+    if idempotency_lease <= request_timeout {
+        return Err(invalid(
+            "IDEMPOTENCY_LEASE_SECONDS",
+            &idempotency_lease.to_string(),
+            "more than REQUEST_TIMEOUT_SECONDS",
+        ));
+    }
+    let rate_per_minute = bounded(
+        lookup,
+        "RATE_LIMIT_PER_MINUTE",
+        600,
+        0..=1_000_000,
+        "0 to 1000000",
+    )?;
+    let rate_burst = bounded(lookup, "RATE_LIMIT_BURST", 60, 1..=100_000, "1 to 100000")?;
+    Ok(LimitSettings {
+        idempotency_keep: Duration::from_secs(
+            3600 * bounded(lookup, "IDEMPOTENCY_KEY_HOURS", 24, 1..=720, "1 to 720")?,
+        ),
+        idempotency_lease: Duration::from_secs(idempotency_lease),
+        rate_per_minute: u32::try_from(rate_per_minute).unwrap_or(u32::MAX),
+        rate_burst: u32::try_from(rate_burst).unwrap_or(u32::MAX),
+        request_timeout: Duration::from_secs(request_timeout),
+        shutdown_timeout: Duration::from_secs(bounded(
+            lookup,
+            "SHUTDOWN_TIMEOUT_SECONDS",
+            30,
+            1..=600,
+            "1 to 600",
+        )?),
+    })
 }
 
 /// `CORS_ALLOWED_ORIGINS`: origins separated by commas, each `scheme://host[:port]` exactly.

@@ -297,6 +297,12 @@ fn operations_mut(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = 
 /// Adds the problem responses of every operation, grouped by status, one example per code.
 fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
     for item in api.paths.paths.values_mut() {
+        // The operations that create or change something take an Idempotency-Key.
+        let changing: Vec<String> = [&item.post, &item.put, &item.patch, &item.delete]
+            .into_iter()
+            .flatten()
+            .filter_map(|operation| operation.operation_id.clone())
+            .collect();
         for operation in operations_mut(item) {
             let id = operation.operation_id.clone().unwrap_or_default();
             let Some(mut codes) = problems_of(&id) else {
@@ -319,6 +325,17 @@ fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
             if secured && for_applicants {
                 codes.extend([ErrorCode::InsufficientScope, ErrorCode::InvalidOnBehalfOf]);
             }
+            if secured && changing.contains(&id) {
+                add_idempotency_key_parameter(operation);
+                codes.extend([
+                    ErrorCode::InvalidIdempotencyKey,
+                    ErrorCode::IdempotencyRequestInProgress,
+                    ErrorCode::IdempotencyRequestInterrupted,
+                    ErrorCode::IdempotencyKeyReused,
+                ]);
+            }
+            // Every operation: the per-client rate limit and the request timeout.
+            codes.extend([ErrorCode::TooManyRequests, ErrorCode::RequestTimeout]);
             if operation.request_body.is_some() {
                 codes.extend([
                     ErrorCode::MalformedJson,
@@ -363,7 +380,7 @@ fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
                 let mut response = ResponseBuilder::new()
                     .description(format!("Problem: {}", names.join(", ")))
                     .content(PROBLEM_CONTENT_TYPE, content.build());
-                if status == 503 {
+                if status == 503 || status == 429 {
                     response = response.header(
                         "Retry-After",
                         utoipa::openapi::HeaderBuilder::new()
@@ -382,6 +399,35 @@ fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+}
+
+fn add_idempotency_key_parameter(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    let parameter = ParameterBuilder::new()
+        .name(crate::idempotency::HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "Makes a retry safe: the first request with a key is carried out and its response \
+             is kept (24 hours by default); a retry with the same key and the same request gets \
+             the same response again, with `Idempotent-Replayed: true`, and changes nothing. \
+             The same key with another request is refused (422 `idempotency-key-reused`); a \
+             retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible \
+             ASCII characters; send a new UUID for each new request.",
+        ))
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .min_length(Some(1))
+                .max_length(Some(crate::idempotency::MAX_KEY_LENGTH))
+                .pattern(Some("^[!-~]+$"))
+                .examples([serde_json::json!("5f0c6a8e-3b7d-4f1e-9a2c-8d4b1e7f6a30")]),
+        ))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(utoipa::openapi::RefOr::T(parameter));
 }
 
 /// The operation ids that [`problems_of`] does not know (must be empty).

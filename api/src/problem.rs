@@ -53,6 +53,7 @@ error_codes! {
     InvalidBody => ("invalid-body", BAD_REQUEST, "The request body does not have the expected shape"),
     InvalidPathParameter => ("invalid-path-parameter", BAD_REQUEST, "A path parameter is not valid"),
     InvalidQueryParameter => ("invalid-query-parameter", BAD_REQUEST, "A query parameter is not valid"),
+    InvalidIdempotencyKey => ("invalid-idempotency-key", BAD_REQUEST, "The Idempotency-Key header is not valid"),
     Unauthenticated => ("unauthenticated", UNAUTHORIZED, "A valid bearer token is required"),
     ForbiddenRole => ("forbidden-role", FORBIDDEN, "Your role may not use this operation"),
     InsufficientScope => ("insufficient-scope", FORBIDDEN, "The service account's token lacks the scope this operation needs"),
@@ -77,9 +78,12 @@ error_codes! {
     ActionNotAllowed => ("action-not-allowed", CONFLICT, "This action is not possible in the application's current status"),
     ApplicationNotEditable => ("application-not-editable", CONFLICT, "The application can no longer be changed"),
     VersionConflict => ("version-conflict", CONFLICT, "The application was changed meanwhile"),
+    IdempotencyRequestInProgress => ("idempotency-request-in-progress", CONFLICT, "A request with this Idempotency-Key is still being carried out"),
+    IdempotencyRequestInterrupted => ("idempotency-request-interrupted", CONFLICT, "The request with this Idempotency-Key was carried out, but its answer was lost"),
     PreconditionFailed => ("precondition-failed", PRECONDITION_FAILED, "The application has changed since you read it"),
     PayloadTooLarge => ("payload-too-large", PAYLOAD_TOO_LARGE, "The request body is too large"),
     UnsupportedMediaType => ("unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "The request body must be application/json"),
+    IdempotencyKeyReused => ("idempotency-key-reused", UNPROCESSABLE_ENTITY, "The Idempotency-Key was used for a different request"),
     ValidationFailed => ("validation-failed", UNPROCESSABLE_ENTITY, "Some fields are not valid"),
     StepNotForKind => ("step-not-for-kind", UNPROCESSABLE_ENTITY, "A step does not belong to this kind of application"),
     ApplicationIncomplete => ("application-incomplete", UNPROCESSABLE_ENTITY, "Steps are missing before the application can be submitted"),
@@ -97,6 +101,8 @@ error_codes! {
     UnknownDepartment => ("unknown-department", UNPROCESSABLE_ENTITY, "No such department works this kind of application"),
     StepNotRequested => ("step-not-requested", UNPROCESSABLE_ENTITY, "This step was not asked to be corrected"),
     PreconditionRequired => ("precondition-required", PRECONDITION_REQUIRED, "Send If-Match with the ETag of the application you read"),
+    TooManyRequests => ("too-many-requests", TOO_MANY_REQUESTS, "Too many requests; slow down"),
+    RequestTimeout => ("request-timeout", SERVICE_UNAVAILABLE, "The request took too long; try again shortly"),
     DatabaseUnavailable => ("database-unavailable", SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly"),
     CitizenRegistryUnavailable => ("citizen-registry-unavailable", SERVICE_UNAVAILABLE, "The citizen registry is unavailable; try again shortly"),
     BillingUnavailable => ("billing-unavailable", SERVICE_UNAVAILABLE, "The billing system is unavailable; try again shortly"),
@@ -181,6 +187,8 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: ErrorCode,
+    /// For 429 and 503: when to try again; 503s without one say 5 seconds.
+    pub retry_after_seconds: Option<u64>,
     /// Boxed: errors travel in `Result`s on every path, and should stay small there.
     pub problem: Box<Problem>,
 }
@@ -189,6 +197,7 @@ impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             code,
+            retry_after_seconds: None,
             problem: Box::new(Problem {
                 problem_type: format!("{TYPE_PREFIX}{}", code.as_str()),
                 title: code.title().to_owned(),
@@ -243,6 +252,12 @@ impl ApiError {
         Self::new(code, code.title())
     }
 
+    /// The same error, telling the client when to try again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds.max(1));
+        self
+    }
+
     pub fn internal(context: &str) -> Self {
         tracing::error!(context, "internal error");
         Self::new(
@@ -269,8 +284,14 @@ impl ResponseError for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         ));
-        if self.code.status() == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+        match self.retry_after_seconds {
+            Some(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            None if self.code.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+            }
+            None => {}
         }
         if self.code == ErrorCode::Unauthenticated {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));

@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 pub struct ReadContext {
     pub reader: Option<Reader>,
     pub purpose: String,
+    /// When the request's work must be done (`REQUEST_TIMEOUT_SECONDS` after it came in).
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 tokio::task_local! {
@@ -30,9 +32,13 @@ pub async fn scope(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let deadline = request
+        .app_data::<actix_web::web::Data<crate::limits::RequestTimeout>>()
+        .map(|timeout| tokio::time::Instant::now() + timeout.0);
     let context = Arc::new(Mutex::new(ReadContext {
         reader: None,
         purpose: format!("{} {}", request.method(), request.path()),
+        deadline,
     }));
     REQUEST.scope(context, next.call(request)).await
 }
@@ -77,10 +83,12 @@ pub fn current() -> (Reader, String) {
         Some(ReadContext {
             reader: Some(reader),
             purpose,
+            ..
         }) => (reader.clone(), purpose.clone()),
         Some(ReadContext {
             reader: None,
             purpose,
+            ..
         }) => (Reader::system(), purpose.clone()),
         None => (Reader::system(), "background".to_owned()),
     })

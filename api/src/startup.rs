@@ -139,6 +139,8 @@ pub fn document_links(settings: &Settings) -> Result<DocumentLinks, StartupError
 pub struct Application {
     port: u16,
     server: Server,
+    stop: tokio::sync::watch::Sender<bool>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Application {
@@ -237,6 +239,7 @@ impl Application {
                 .map(|s| s.expose().to_owned()),
             database: database.clone(),
             document_links: document_links.clone(),
+            idempotency: persistence::IdempotencyKeys::new(database.clone()),
         };
         let dispatcher = Dispatcher::new(&database, &settings.notifications, document_links)
             .map_err(StartupError::Notifications)?;
@@ -257,8 +260,23 @@ impl Application {
         let authenticator = web::Data::new(authenticator);
         let dev_issuer = dev_issuer.map(web::Data::new);
         let cors_origins = settings.cors_allowed_origins.clone();
+        let limits = &settings.limits;
+        let rate_limiter = web::Data::new(crate::limits::RateLimiter::new(
+            limits.rate_per_minute,
+            limits.rate_burst,
+        ));
+        let request_timeout = web::Data::new(crate::limits::RequestTimeout(limits.request_timeout));
+        let idempotency_times = web::Data::new(crate::idempotency::IdempotencyTimes {
+            lease: limits.idempotency_lease,
+            keep: limits.idempotency_keep,
+        });
+        let purge_keys = state.idempotency.clone();
         let mut server = HttpServer::new(move || {
+            // The first wrap is the innermost: the idempotency guard needs the token that the
+            // rate limit verified, and the timeout's deadline is set in the read context.
             let mut app = App::new()
+                .wrap(actix_web::middleware::from_fn(crate::idempotency::guard))
+                .wrap(actix_web::middleware::from_fn(crate::limits::admit))
                 .wrap(actix_web::middleware::from_fn(crate::read_context::scope))
                 .wrap(crate::security::cors(&cors_origins))
                 .wrap(actix_web::middleware::from_fn(crate::security::headers))
@@ -267,6 +285,9 @@ impl Application {
                 .app_data(authenticator.clone())
                 .app_data(route_table.clone())
                 .app_data(web::Data::new(body_limit))
+                .app_data(rate_limiter.clone())
+                .app_data(request_timeout.clone())
+                .app_data(idempotency_times.clone())
                 .app_data(web::QueryConfig::default().error_handler(routes::fallback::query_error))
                 .app_data(web::PathConfig::default().error_handler(routes::fallback::path_error));
             if let Some(issuer) = &dev_issuer {
@@ -289,12 +310,22 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
+        // On SIGTERM or SIGINT the server stops accepting and gives the requests in flight this
+        // long to finish; `run_until_stopped` then stops the background tasks.
+        server = server.shutdown_timeout(limits.shutdown_timeout.as_secs());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut background = vec![tokio::spawn(remove_expired_keys(
+            purge_keys,
+            stopped.clone(),
+        ))];
         if settings.notifications.dispatcher == DispatcherMode::Embedded {
-            tokio::spawn(dispatcher.run());
+            background.push(tokio::spawn(dispatcher.run(stopped)));
         }
         Ok(Self {
             port,
             server: server.run(),
+            stop,
+            background,
         })
     }
 
@@ -302,7 +333,73 @@ impl Application {
         self.port
     }
 
+    /// Serves until SIGTERM or SIGINT (or the server handle stops it), then stops the
+    /// dispatcher after its batch under way; the database pool closes as the last handle on it
+    /// is dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        tracing::info!("server stopped; stopping the background tasks");
+        let _ = self.stop.send(true);
+        for task in self.background {
+            let _ = task.await;
+        }
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Removes expired idempotency keys at start and every ten minutes, until stopped.
+async fn remove_expired_keys(
+    keys: persistence::IdempotencyKeys,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+    while !*stop.borrow() {
+        let keys = keys.clone();
+        match web::block(move || keys.remove_expired(chrono::Utc::now())).await {
+            Ok(Ok(removed)) if removed > 0 => {
+                tracing::info!(removed, "expired idempotency keys removed")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "expired idempotency keys could not be removed")
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            () = tokio::time::sleep(EVERY) => {}
+            changed = stop.changed() => if changed.is_err() { break; }
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+impl Application {
+    /// Asks the server to stop as SIGTERM would: no new connections, requests in flight
+    /// finish (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 }

@@ -1,7 +1,7 @@
 //! What every handler can reach, and the bridge from async handlers to the blocking use cases.
 
 use crate::config::Mode;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ErrorCode};
 use actix_web::web;
 use domain::back_office::BackOfficeService;
 use domain::ports::Clock;
@@ -21,6 +21,7 @@ pub struct AppState {
     pub delegated_calls: persistence::DieselDelegatedCalls,
     /// Authenticates the SMS gateway's delivery reports; none are accepted when unset.
     pub sms_delivery_report_token: Option<String>,
+    pub idempotency: persistence::IdempotencyKeys,
 }
 
 impl std::fmt::Debug for AppState {
@@ -40,9 +41,27 @@ where
 {
     // The registry reads of the use case are recorded with the request's caller and purpose.
     let context = crate::read_context::capture();
-    web::block(move || crate::read_context::run_with(context, work))
-        .await
-        .map_err(|_| ApiError::internal("a blocking task was cancelled"))?
+    let deadline = context.as_ref().and_then(|c| c.deadline);
+    // Its writes mark the request's Idempotency-Key in their own transaction.
+    let claim = crate::idempotency::current_claim();
+    let work = web::block(move || {
+        persistence::idempotency::run_claimed(claim, || {
+            crate::read_context::run_with(context, work)
+        })
+    });
+    let done = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, work).await.map_err(|_| {
+            // The work goes on on its thread; what it commits stays, and an Idempotency-Key
+            // keeps a retry from running it twice.
+            tracing::warn!("request timed out");
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                "the request took too long; try again shortly",
+            )
+        })?,
+        None => work.await,
+    };
+    done.map_err(|_| ApiError::internal("a blocking task was cancelled"))?
         .map_err(ApiError::from)
 }
 

@@ -1,6 +1,7 @@
 //! The application store: applications and their timelines, one transaction per use case.
 
 use crate::connection::{Database, DbConnection, unavailable};
+use crate::idempotency;
 use crate::outbox;
 use crate::schema::{
     application_documents, application_number_sequences, application_timeline, applications,
@@ -717,6 +718,17 @@ fn load(conn: &mut DbConnection, number: &str) -> Result<Option<Application>, Wr
     Ok(Some(to_domain(&row, timeline)?))
 }
 
+/// Marks the request's idempotency key committed in this transaction; refuses to commit when
+/// another request has taken the key over (see `idempotency`).
+fn committed_once(conn: &mut DbConnection) -> Result<(), WriteError> {
+    idempotency::mark_committed(conn)?.map_err(|_| {
+        WriteError::Store(StoreError::Unavailable(Unavailable {
+            system: "database",
+            reason: "the request's idempotency key was taken over by a retry".to_owned(),
+        }))
+    })
+}
+
 impl DieselApplicationStore {
     /// Runs a write and turns a unique violation on the open-target index into
     /// `OpenApplicationExists`, looked up after the failed transaction is rolled back.
@@ -790,6 +802,7 @@ impl ApplicationStore for DieselApplicationStore {
                 load(conn, number.as_str())?.ok_or(WriteError::Store(StoreError::NotFound))?;
             let events = events_of(&created, &new.timeline, &[], created.language);
             outbox::enqueue(conn, id, &events)?;
+            committed_once(conn)?;
             Ok(created)
         })
     }
@@ -870,6 +883,7 @@ impl ApplicationStore for DieselApplicationStore {
             }
             let events = events_of(application, new_entries, documents, application.language);
             outbox::enqueue(conn, id, &events)?;
+            committed_once(conn)?;
             load(conn, number)?.ok_or(WriteError::Store(StoreError::NotFound))
         })
     }

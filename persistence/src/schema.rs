@@ -267,6 +267,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (owner, idempotency_key) {
+        owner -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        fence -> Text,
+        locked_until -> Timestamp,
+        committed -> Bool,
+        response_status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(notification_events -> applications (application_id));
 diesel::joinable!(outbox_messages -> notification_events (event_id));
 diesel::joinable!(outbox_messages -> webhook_subscriptions (subscription_id));
@@ -298,10 +314,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_attempts,
     personal_data_reads,
     delegated_calls,
+    idempotency_keys,
 );
 
 /// Every table, for checks that walk them all (the storage tests check each exists after migrating).
-pub const TABLES: [&str; 20] = [
+pub const TABLES: [&str; 21] = [
     "citizens",
     "businesses",
     "business_representatives",
@@ -322,4 +339,5 @@ pub const TABLES: [&str; 20] = [
     "outbox_attempts",
     "personal_data_reads",
     "delegated_calls",
+    "idempotency_keys",
 ];

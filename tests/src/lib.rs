@@ -130,6 +130,8 @@ pub fn test_settings(
         ("WORKERS", "2"),
         ("DATABASE_POOL_SIZE", "4"),
         ("LOG_FORMAT", "text"),
+        // Tests drive many requests from one demo person; the rate-limit tests turn it on.
+        ("RATE_LIMIT_PER_MINUTE", "0"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -286,6 +288,34 @@ impl TestApp {
         }
         if let Some(body) = body {
             request = request.json(&body);
+        }
+        Reply::read(
+            request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("request to {path} failed: {e}")),
+        )
+        .await
+    }
+
+    /// Any request with extra headers.
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
         }
         Reply::read(
             request
@@ -496,6 +526,7 @@ pub fn next_working_day() -> String {
 /// The demo people (docs/DEMO_DATA.md).
 pub mod fakes;
 pub mod outside;
+pub mod process;
 pub mod demo {
     /// Residential subscriber with two codes, 1000000001 and 1000000002, no debt.
     pub const RESIDENT: &str = "5R7KQ2M";

@@ -104,18 +104,24 @@ impl Dispatcher {
         })
     }
 
-    /// Delivers the outbox until the process ends: a full batch is followed at once by the
-    /// next, an empty one by a pause. A database outage is logged and waited out.
-    pub async fn run(self) {
+    /// Delivers the outbox until `stop` turns true: a full batch is followed at once by the
+    /// next, an empty one by a pause. A database outage is logged and waited out. A batch
+    /// under way is finished before stopping, so that no claimed message waits for its lease.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(worker = %self.inner.worker, "notification dispatcher started");
-        loop {
+        while !*stop.borrow() {
             match self.run_once().await {
                 Ok(handled) if handled > 0 => continue,
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "dispatcher: the outbox is unreachable"),
             }
-            tokio::time::sleep(self.inner.settings.poll_interval).await;
+            tokio::select! {
+                () = tokio::time::sleep(self.inner.settings.poll_interval) => {}
+                // A dropped sender stops the dispatcher as well.
+                changed = stop.changed() => if changed.is_err() { break; }
+            }
         }
+        tracing::info!(worker = %self.inner.worker, "notification dispatcher stopped");
     }
 
     /// Claims one batch and handles it; the number of messages handled.

@@ -1,0 +1,350 @@
+//! Retries, limits, timeouts and shutdown: an `Idempotency-Key` makes a retry safe, one client
+//! cannot take everyone's capacity, a stuck request is answered 503 instead of hanging, and a
+//! stopping server finishes what it started.
+
+use eservices_tests::outside::FakeOutside;
+use eservices_tests::{
+    Backend, demo, fresh_database, on_both_backends, spawn_app_with, test_settings,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const KEY: &str = "Idempotency-Key";
+
+fn draft() -> Value {
+    json!({"kind": "meter-damage-investigation"})
+}
+
+fn submission(code: &str) -> Value {
+    json!({"kind": "meter-damage-investigation",
+        "subscriber": {"type": "residential", "subscriber_code": code},
+        "contact": {"mobile_numbers": ["0501234567"]}, "submit": true})
+}
+
+fn header(reply: &eservices_tests::Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+on_both_backends! {
+    async fn a_retry_with_the_same_key_gets_the_same_answer_and_changes_nothing(app) {
+        let token = app.token(demo::RESIDENT, None).await;
+        let key = [(KEY, "7c1e9a52-0d1b-4c55-9a0e-2f6b8e1d4a01")];
+        let first = app.request_with(Method::POST, "/api/v1/applications", Some(&token), Some(&submission("1000000001")), &key).await;
+        first.assert_status(201);
+        assert_eq!(header(&first, "Idempotent-Replayed"), None);
+        let again = app.request_with(Method::POST, "/api/v1/applications", Some(&token), Some(&submission("1000000001")), &key).await;
+        assert_eq!(again.status, 201, "{}", again.text);
+        assert_eq!(again.body, first.body, "the same response again");
+        assert_eq!(header(&again, "Idempotent-Replayed").as_deref(), Some("true"));
+        assert_eq!(header(&again, "location"), header(&first, "location"));
+        assert_eq!(header(&again, "etag"), header(&first, "etag"));
+        assert_eq!(app.my_application_count(&token).await, 1, "one application, not two");
+
+        // The same key for another request: refused, nothing made.
+        let other = app.request_with(Method::POST, "/api/v1/applications", Some(&token), Some(&submission("1000000002")), &key).await;
+        assert_eq!(other.assert_problem(422, "idempotency-key-reused")["errors"][0]["field"], json!(KEY));
+        assert_eq!(app.my_application_count(&token).await, 1);
+
+        // Keys are the caller's own: another applicant's equal key is another request.
+        let stranger = app.token(demo::NOBODY, None).await;
+        let theirs = app.request_with(Method::POST, "/api/v1/applications", Some(&stranger), Some(&draft()), &key).await;
+        assert_eq!(theirs.status, 201, "{}", theirs.text);
+        assert_ne!(theirs.body["number"], first.body["number"]);
+
+        // A refusal is given again too: the retry cannot slip past a validation.
+        let bad = json!({"kind": "meter-damage-investigation", "contact": {"mobile_numbers": ["0121234567"]}});
+        let key = [(KEY, "refused-once")];
+        let refused = app.request_with(Method::POST, "/api/v1/applications", Some(&token), Some(&bad), &key).await;
+        refused.assert_problem(422, "validation-failed");
+        let refused_again = app.request_with(Method::POST, "/api/v1/applications", Some(&token), Some(&bad), &key).await;
+        assert_eq!((refused_again.status, refused_again.body.clone()), (422, refused.body.clone()));
+        assert_eq!(header(&refused_again, "Idempotent-Replayed").as_deref(), Some("true"));
+
+        // Changes and actions take keys as well: a retried cancel is not a second cancel.
+        let number = first.body["number"].as_str().unwrap_or_default().to_owned();
+        let cancel = format!("/api/v1/applications/{number}/cancel");
+        let key = [(KEY, "cancel-1")];
+        let cancelled = app.request_with(Method::POST, &cancel, Some(&token), Some(&json!({"reason": "Bərpa olundu"})), &key).await;
+        cancelled.assert_status(200);
+        let retried = app.request_with(Method::POST, &cancel, Some(&token), Some(&json!({"reason": "Bərpa olundu"})), &key).await;
+        assert_eq!((retried.status, retried.body.clone()), (200, cancelled.body.clone()), "not 409 action-not-allowed");
+        // Without a key the same cancel is a new request, refused as the status says.
+        app.post(&cancel, &token, json!({"reason": "Bərpa olundu"})).await.assert_problem(409, "action-not-allowed");
+    }
+
+    async fn simultaneous_requests_with_one_key_make_one_application(app) {
+        let token = app.token(demo::RESIDENT, None).await;
+        // A draft has no target, so nothing but the key keeps these from being ten drafts.
+        let body = draft();
+        let requests = (0..10).map(|_| {
+            app.request_with(Method::POST, "/api/v1/applications", Some(&token), Some(&body), &[(KEY, "double-click")])
+        });
+        let replies = futures_util::future::join_all(requests).await;
+        let mut numbers = std::collections::BTreeSet::new();
+        for reply in &replies {
+            match reply.status {
+                201 => {
+                    numbers.insert(reply.body["number"].as_str().unwrap_or_default().to_owned());
+                }
+                409 => {
+                    reply.assert_problem(409, "idempotency-request-in-progress");
+                    assert!(header(reply, "retry-after").is_some(), "409 says when to retry");
+                }
+                other => panic!("unexpected {other}: {}", reply.text),
+            }
+        }
+        assert_eq!(numbers.len(), 1, "every 201 names the same application: {numbers:?}");
+        assert_eq!(app.my_application_count(&token).await, 1);
+    }
+
+    async fn idempotency_keys_are_checked(app) {
+        let token = app.token(demo::RESIDENT, None).await;
+        let long = "k".repeat(256);
+        for bad in ["", "with space", long.as_str(), "ключ"] {
+            let reply = app.request_with(Method::POST, "/api/v1/applications", Some(&token), Some(&draft()), &[(KEY, bad)]).await;
+            if reply.status != 400 {
+                panic!("key {bad:?}: {} {}", reply.status, reply.text);
+            }
+            assert_eq!(reply.assert_problem(400, "invalid-idempotency-key")["errors"][0]["field"], json!(KEY));
+        }
+        let twice = app.request_with(Method::POST, "/api/v1/applications", Some(&token), Some(&draft()), &[(KEY, "a"), (KEY, "b")]).await;
+        twice.assert_problem(400, "invalid-idempotency-key");
+        assert_eq!(app.my_application_count(&token).await, 0, "nothing made by refused keys");
+        // Without a valid token the key changes nothing: the operation answers 401.
+        app.request_with(Method::POST, "/api/v1/applications", Some("not-a-token"), Some(&draft()), &[(KEY, "a")])
+            .await
+            .assert_problem(401, "unauthenticated");
+        // Reads ignore the header.
+        app.request_with(Method::GET, "/api/v1/me/applications", Some(&token), None, &[(KEY, "with space")])
+            .await
+            .assert_status(200);
+    }
+}
+
+#[tokio::test]
+async fn one_client_is_limited_and_told_when_to_come_back() {
+    let Some(app) = spawn_app_with(
+        Backend::Sqlite,
+        &[("RATE_LIMIT_PER_MINUTE", "60"), ("RATE_LIMIT_BURST", "5")],
+    )
+    .await
+    else {
+        return;
+    };
+    // The dev-token route is anonymous: its client is the address. Take two tokens first.
+    let token = app.token(demo::RESIDENT, None).await;
+    let other = app.token(demo::NOBODY, None).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let reply = app.get("/api/v1/me/applications", Some(&token)).await;
+        if reply.status == 429 {
+            reply.assert_problem(429, "too-many-requests");
+            let wait: u64 = header(&reply, "retry-after")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("429 without Retry-After"));
+            assert!((1..=2).contains(&wait), "one request a second: {wait}");
+        }
+        statuses.push(reply.status);
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 429, 429, 429],
+        "the burst, then refused"
+    );
+    // Another client has an allowance of its own.
+    app.get("/api/v1/me/applications", Some(&other))
+        .await
+        .assert_status(200);
+    // After a second, one request more.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.get("/api/v1/me/applications", Some(&token))
+        .await
+        .assert_status(200);
+    app.get("/api/v1/me/applications", Some(&token))
+        .await
+        .assert_problem(429, "too-many-requests");
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_is_answered_503_and_the_server_goes_on() {
+    let fake = FakeOutside::start("outside-token").await;
+    let overrides = [
+        ("CITIZEN_REGISTRY_URL", fake.base_url.as_str()),
+        ("CITIZEN_REGISTRY_TOKEN", "outside-token"),
+        ("OUTSIDE_TIMEOUT_MS", "10000"),
+        ("OUTSIDE_RETRIES", "0"),
+        ("REQUEST_TIMEOUT_SECONDS", "1"),
+        ("IDEMPOTENCY_LEASE_SECONDS", "2"),
+    ];
+    let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
+        return;
+    };
+    let token = app.token(demo::RESIDENT, None).await;
+    fake.behaviour.stall_ms.store(3000, Ordering::SeqCst);
+    let started = Instant::now();
+    let reply = app.get("/api/v1/me", Some(&token)).await;
+    reply.assert_problem(503, "request-timeout");
+    assert!(header(&reply, "retry-after").is_some());
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "answered at the timeout, not after the registry"
+    );
+    // A retried creation that timed out is not lost nor doubled: its key is given up or held.
+    fake.behaviour.stall_ms.store(0, Ordering::SeqCst);
+    app.get("/api/v1/me", Some(&token)).await.assert_status(200);
+}
+
+/// A stuck database (a table locked by someone else) gives 503s within the timeout, never a
+/// hang, and the service recovers by itself once the lock is gone.
+#[tokio::test]
+async fn a_locked_database_gives_503_not_a_hang() {
+    use diesel::Connection;
+    let Some(app) = spawn_app_with(
+        Backend::Postgres,
+        &[
+            ("REQUEST_TIMEOUT_SECONDS", "1"),
+            ("IDEMPOTENCY_LEASE_SECONDS", "2"),
+            ("DATABASE_ACQUIRE_TIMEOUT_SECONDS", "1"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let token = app.token(demo::RESIDENT, None).await;
+    app.create(&token, draft()).await.assert_status(201);
+    let (locked, release) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let url = app.database_url.clone();
+    let holder = std::thread::spawn(move || {
+        let mut conn = diesel::PgConnection::establish(&url).unwrap_or_else(|e| panic!("{e}"));
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query("LOCK TABLE applications IN ACCESS EXCLUSIVE MODE"),
+                conn,
+            )?;
+            let _ = locked.send(());
+            let _ = release_rx.recv_timeout(Duration::from_secs(30));
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    });
+    release.await.unwrap_or_else(|e| panic!("{e}"));
+    // More requests than connections: the first ones wait on the lock, the rest on the pool.
+    let started = Instant::now();
+    let requests = (0..8).map(|_| app.get("/api/v1/me/applications", Some(&token)));
+    for reply in futures_util::future::join_all(requests).await {
+        assert_eq!(reply.status, 503, "{}", reply.text);
+        assert!(
+            matches!(
+                reply.body["code"].as_str(),
+                Some("request-timeout" | "database-unavailable")
+            ),
+            "{}",
+            reply.text
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no hang: {:?}",
+        started.elapsed()
+    );
+    let _ = release_tx.send(());
+    holder
+        .join()
+        .unwrap_or_else(|_| panic!("the lock holder failed"));
+    // Recovered by itself: the waiting work finishes and frees its connections.
+    let mut recovered = false;
+    for _ in 0..50 {
+        if app
+            .get("/api/v1/me/applications", Some(&token))
+            .await
+            .status
+            == 200
+        {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        recovered,
+        "the service did not recover after the lock was released"
+    );
+}
+
+/// Stopping (as on SIGTERM): requests in flight finish, new ones are not taken, and the
+/// server, the dispatcher and the key cleaner all end.
+#[tokio::test]
+async fn a_stopping_server_finishes_the_requests_in_flight() {
+    let fake = FakeOutside::start("outside-token").await;
+    let Some((database_url, data_dir)) = fresh_database(Backend::Sqlite) else {
+        return;
+    };
+    let settings = test_settings(
+        &database_url,
+        data_dir.path(),
+        &[
+            ("CITIZEN_REGISTRY_URL", fake.base_url.as_str()),
+            ("CITIZEN_REGISTRY_TOKEN", "outside-token"),
+            ("OUTSIDE_TIMEOUT_MS", "10000"),
+            ("OUTSIDE_RETRIES", "0"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "10"),
+        ],
+    );
+    let application = api::startup::Application::build(settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("http://127.0.0.1:{}", application.port());
+    let handle = application.handle();
+    let running = tokio::spawn(application.run_until_stopped());
+    let client = reqwest::Client::new();
+    let token = client
+        .post(format!("{base}/api/v1/dev/tokens"))
+        .json(&json!({"pin": demo::RESIDENT}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json::<Value>()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    fake.behaviour.stall_ms.store(1500, Ordering::SeqCst);
+    let in_flight = {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/me");
+        let token = token.clone();
+        tokio::spawn(async move { client.get(url).bearer_auth(token).send().await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = tokio::spawn(handle.stop(true));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = reqwest::Client::new()
+        .get(format!("{base}/health"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a stopping server takes no new connection"
+    );
+    let finished = in_flight
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("the request in flight was cut off: {e}"));
+    assert_eq!(finished.status(), 200, "the request in flight finished");
+    stopping.await.unwrap_or_else(|e| panic!("{e}"));
+    let ended = tokio::time::timeout(Duration::from_secs(10), running).await;
+    assert!(
+        matches!(ended, Ok(Ok(Ok(())))),
+        "the server and its background tasks ended: {ended:?}"
+    );
+}
