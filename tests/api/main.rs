@@ -16,6 +16,8 @@ mod jwks;
 mod me;
 mod meter_damage;
 mod my_applications;
+mod hostile_input;
 mod notifications;
+mod route_roles;
 mod service_accounts;
 mod storage;
