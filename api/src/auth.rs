@@ -442,6 +442,8 @@ pub const ON_BEHALF_OF_LOGIN_METHOD: &str = "X-On-Behalf-Of-Login-Method";
 struct Delegation {
     /// A header sent more than once: refused rather than guessing which one counts.
     repeated: Option<&'static str>,
+    /// A header sent with a value that is not visible ASCII: refused rather than taken as absent.
+    unreadable: Option<&'static str>,
     pin: Option<String>,
     tin: Option<String>,
     login_method: Option<String>,
@@ -462,8 +464,17 @@ impl Delegation {
         let repeated = [ON_BEHALF_OF, ON_BEHALF_OF_TIN, ON_BEHALF_OF_LOGIN_METHOD]
             .into_iter()
             .find(|name| request.headers().get_all(*name).count() > 1);
+        let unreadable = [ON_BEHALF_OF, ON_BEHALF_OF_TIN, ON_BEHALF_OF_LOGIN_METHOD]
+            .into_iter()
+            .find(|name| {
+                request
+                    .headers()
+                    .get_all(*name)
+                    .any(|v| v.to_str().is_err())
+            });
         Self {
             repeated,
+            unreadable,
             pin: header(ON_BEHALF_OF),
             tin: header(ON_BEHALF_OF_TIN),
             login_method: header(ON_BEHALF_OF_LOGIN_METHOD),
@@ -494,6 +505,9 @@ impl Delegation {
         };
         if let Some(header) = self.repeated {
             return Err(invalid(header, "send it once"));
+        }
+        if let Some(header) = self.unreadable {
+            return Err(invalid(header, "the value must be visible ASCII text"));
         }
         let pin = self
             .pin

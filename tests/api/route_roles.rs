@@ -96,7 +96,11 @@ const TABLE: &[(&str, &str, Policy)] = &[
     ("GET", "/api/v1/services", Policy::Public),
     ("GET", "/api/v1/districts", Policy::Public),
     ("GET", "/api/v1/me", Policy::ApplicantReads),
-    ("GET", "/api/v1/me/subscriber-accounts", Policy::ApplicantReads),
+    (
+        "GET",
+        "/api/v1/me/subscriber-accounts",
+        Policy::ApplicantReads,
+    ),
     ("GET", "/api/v1/me/head-codes", Policy::BusinessReads),
     (
         "GET",
@@ -110,8 +114,16 @@ const TABLE: &[(&str, &str, Policy)] = &[
     ),
     ("GET", "/api/v1/me/applications", Policy::ApplicantReads),
     ("POST", "/api/v1/applications", Policy::ApplicantCreates),
-    ("GET", "/api/v1/applications/{number}", Policy::ApplicationReads),
-    ("PATCH", "/api/v1/applications/{number}", Policy::OwnerChanges),
+    (
+        "GET",
+        "/api/v1/applications/{number}",
+        Policy::ApplicationReads,
+    ),
+    (
+        "PATCH",
+        "/api/v1/applications/{number}",
+        Policy::OwnerChanges,
+    ),
     (
         "POST",
         "/api/v1/applications/{number}/submit",
@@ -452,7 +464,11 @@ async fn build_world(app: &TestApp) -> World {
                     "secret": "s".repeat(32)}),
             )
             .await;
-        subscriptions.push(created.assert_status(201)["id"].as_i64().unwrap_or_default());
+        subscriptions.push(
+            created.assert_status(201)["id"]
+                .as_i64()
+                .unwrap_or_default(),
+        );
     }
 
     let submitted = submit_meter_damage(app, &owner, "1000000001").await;
@@ -682,8 +698,8 @@ async fn sweep(app: TestApp) {
                 }
                 _ => None,
             };
-            let method_value = Method::from_bytes(method.as_bytes())
-                .unwrap_or_else(|e| panic!("{method}: {e}"));
+            let method_value =
+                Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{method}: {e}"));
             let reply = send(
                 &app,
                 method_value,
@@ -750,7 +766,11 @@ async fn sweep(app: TestApp) {
     let here = app
         .get("/api/v1/inbox", Some(&token(Who::OperatorHere)))
         .await;
-    assert!(here.assert_status(200).to_string().contains(&world.submitted));
+    assert!(
+        here.assert_status(200)
+            .to_string()
+            .contains(&world.submitted)
+    );
     let stranger_list = app
         .get("/api/v1/me/applications", Some(&token(Who::Stranger)))
         .await;
@@ -795,16 +815,11 @@ async fn every_operation_by_every_caller_postgres() {
 }
 
 /// A token for the resident with this header (`kid` and all), signed with `key`.
-fn with_header(
-    key: &EncodingKey,
-    header: Header,
-    issuer: &str,
-    audience: &str,
-) -> String {
+fn with_header(key: &EncodingKey, header: &Header, issuer: &str, audience: &str) -> String {
     let now = chrono::Utc::now().timestamp();
     let claims = json!({"sub": demo::RESIDENT, "amr": ["asan-imza"], "iss": issuer, "aud": audience,
         "iat": now, "exp": now + 600});
-    jsonwebtoken::encode(&header, &claims, key).unwrap_or_else(|e| panic!("{e}"))
+    jsonwebtoken::encode(header, &claims, key).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn header_with_kid(kid: &str) -> Header {
@@ -841,11 +856,11 @@ async fn with_a_jwks_a_kid_it_does_not_list_is_a_401() {
     let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
         return;
     };
-    let good = with_header(&key, header_with_kid("k1"), ISSUER, AUDIENCE);
+    let good = with_header(&key, &header_with_kid("k1"), ISSUER, AUDIENCE);
     app.get("/api/v1/me", Some(&good)).await.assert_status(200);
     for kid in unknown_kids() {
         // Signed by the listed key, but naming another: the key it names decides.
-        let token = with_header(&key, header_with_kid(&kid), ISSUER, AUDIENCE);
+        let token = with_header(&key, &header_with_kid(&kid), ISSUER, AUDIENCE);
         let reply = app.get("/api/v1/me", Some(&token)).await;
         assert_eq!(
             (reply.status, reply.body["code"].clone()),
@@ -856,7 +871,7 @@ async fn with_a_jwks_a_kid_it_does_not_list_is_a_401() {
         );
     }
     // A kid that is not a string at all.
-    let payload = with_header(&key, header_with_kid("k1"), ISSUER, AUDIENCE);
+    let payload = with_header(&key, &header_with_kid("k1"), ISSUER, AUDIENCE);
     let rest = payload.split_once('.').map(|(_, r)| r).unwrap_or_default();
     for header in [
         r#"{"alg":"EdDSA","kid":17}"#,
@@ -888,10 +903,10 @@ async fn without_a_jwks_the_kid_is_not_looked_at() {
     let (theirs, _) = crate::jwks::ed25519_key("k1");
     for kid in unknown_kids() {
         let shown = kid.chars().take(40).collect::<String>();
-        let good = with_header(&ours, header_with_kid(&kid), &issuer, &audience);
+        let good = with_header(&ours, &header_with_kid(&kid), &issuer, &audience);
         let reply = app.get("/api/v1/me", Some(&good)).await;
         assert_eq!(reply.status, 200, "kid {shown:?}: {}", reply.text);
-        let foreign = with_header(&theirs, header_with_kid(&kid), &issuer, &audience);
+        let foreign = with_header(&theirs, &header_with_kid(&kid), &issuer, &audience);
         let reply = app.get("/api/v1/me", Some(&foreign)).await;
         assert_eq!(
             (reply.status, reply.body["code"].clone()),

@@ -325,7 +325,7 @@ fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
 pub async fn list_my_applications(
     state: web::Data<AppState>,
     ApplicantPrincipal(principal): ApplicantPrincipal,
-    query: web::Query<ListApplicationsQuery>,
+    query: crate::query::Query<ListApplicationsQuery>,
 ) -> Result<web::Json<ApplicationList>, ApiError> {
     let query = query.into_inner();
     let limit = crate::routes::page_limit(query.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;

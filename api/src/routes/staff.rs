@@ -102,7 +102,7 @@ const MAX_PAGE_SIZE: u32 = 100;
 pub async fn inbox(
     state: web::Data<AppState>,
     StaffPrincipal(staff): StaffPrincipal,
-    params: web::Query<InboxParams>,
+    params: crate::query::Query<InboxParams>,
 ) -> Result<web::Json<InboxPage>, ApiError> {
     let params = params.into_inner();
     let limit = crate::routes::page_limit(params.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
