@@ -100,6 +100,12 @@ pub struct VerifiedToken {
     roles: Vec<Role>,
 }
 
+/// An employee's, administrator's or client's identifier: 1 to 64 characters (not bytes: names
+/// may be written in Azerbaijani letters), no control characters.
+pub fn is_identifier(id: &str) -> bool {
+    (1..=64).contains(&id.chars().count()) && !id.chars().any(char::is_control)
+}
+
 fn refuse(why: &str) -> ApiError {
     ApiError::new(ErrorCode::Unauthenticated, why.to_owned())
 }
@@ -128,8 +134,7 @@ impl VerifiedToken {
             .is_some_and(|roles| roles.len() == 1 && roles[0] == INTEGRATOR_ROLE)
             && self.claims.amr.is_none();
         let id = self.claims.sub.trim();
-        (is_integrator && !id.is_empty() && id.len() <= 64 && !id.chars().any(char::is_control))
-            .then_some(id)
+        (is_integrator && is_identifier(id)).then_some(id)
     }
 
     fn has_scope(&self, scope: &str) -> bool {
@@ -188,7 +193,7 @@ impl VerifiedToken {
             ));
         };
         let id = self.claims.sub.trim();
-        if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+        if !is_identifier(id) {
             return Err(refuse("the token's subject is not an employee identifier"));
         }
         let department = self
@@ -798,7 +803,7 @@ impl FromRequest for AdminPrincipal {
                 ));
             }
             let id = token.claims.sub.trim();
-            if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+            if !is_identifier(id) {
                 return Err(refuse(
                     "the token's subject is not an administrator identifier",
                 ));

@@ -716,3 +716,51 @@ on_both_backends! {
         found.finish("raw bodies");
     }
 }
+
+on_both_backends! {
+    async fn limits_are_counted_in_characters_not_bytes(app) {
+        // At the documented maxLength in two-byte letters: taken whole; one more: refused.
+        let owner = app.token(demo::RESIDENT, None).await;
+        let operator = app.staff_token("op-baku-1", "operator", Some("BAKI-SEBEKE")).await;
+        let supervisor = app.staff_token("sup-1", "supervisor", None).await;
+        let admin = app.staff_token("admin-01", "admin", None).await;
+        let at = |n: usize| "ə".repeat(n);
+
+        let created = app.create(&owner, json!({"kind": "meter-damage-investigation", "damage_description": at(2000)})).await;
+        assert_eq!(created.assert_status(201)["damage_description"], json!(at(2000)));
+        let over = app.create(&owner, json!({"kind": "meter-damage-investigation", "damage_description": at(2001)})).await;
+        over.assert_problem(422, "validation-failed");
+        assert_eq!(over.fields_at_fault(), ["damage_description"]);
+
+        let draft = app.create(&owner, json!({"kind": "account-change"})).await;
+        let cancel = format!("/api/v1/applications/{}/cancel", number_of(&draft));
+        app.post(&cancel, &owner, json!({"reason": at(501)})).await.assert_problem(422, "validation-failed");
+        let cancelled = app.post(&cancel, &owner, json!({"reason": at(500)})).await;
+        assert_eq!(last_comment(cancelled.assert_status(200)), json!(at(500)));
+
+        let mut current = None;
+        let number = submitted(&app, &mut current).await;
+        let (_, etag) = app.read(&number, &supervisor).await;
+        let over = app.assign(&number, &supervisor, &etag, json!({"department": "BAKI-SEBEKE", "assignee": at(65)})).await;
+        over.assert_problem(422, "validation-failed");
+        assert_eq!(over.fields_at_fault(), ["assignee"]);
+        let assigned = app.assign(&number, &supervisor, &etag, json!({"department": "BAKI-SEBEKE", "assignee": at(64)})).await;
+        assert_eq!(assigned.assert_status(200)["work"]["assignee"], json!(at(64)));
+        app.get(&format!("/api/v1/inbox?assignee={}", at(65)), Some(&supervisor)).await
+            .assert_problem(400, "invalid-query-parameter");
+        let inbox = app.get(&format!("/api/v1/inbox?assignee={}", at(64)), Some(&supervisor)).await;
+        assert_eq!(inbox.assert_status(200)["items"][0]["number"], json!(number));
+        let (_, etag) = app.read(&number, &operator).await;
+        let commented = app.act(&number, &operator, Some(&etag), json!({"action": "reject", "reason": at(2000), "comment": at(2000)})).await;
+        assert_eq!(last_comment(commented.assert_status(200)), json!(at(2000)));
+
+        let hook = |description: String| json!({"url": "http://127.0.0.1:9/hook", "event_types": ["registered"], "secret": at(32), "description": description});
+        app.post("/api/v1/webhooks", &admin, hook(at(501))).await.assert_problem(422, "validation-failed");
+        let created = app.post("/api/v1/webhooks", &admin, hook(at(500))).await;
+        assert_eq!(created.assert_status(201)["description"], json!(at(500)));
+
+        // A staff member's identifier of 64 letters is one (the token's subject).
+        let long_id = app.staff_token(&at(64), "operator", Some("BAKI-SEBEKE")).await;
+        app.get("/api/v1/inbox", Some(&long_id)).await.assert_status(200);
+    }
+}

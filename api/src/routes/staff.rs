@@ -125,7 +125,7 @@ pub async fn inbox(
     let assignee = params.assignee.map(|a| a.trim().to_owned());
     if assignee
         .as_ref()
-        .is_some_and(|a| a.is_empty() || a.len() > 64 || a.chars().any(char::is_control))
+        .is_some_and(|a| !crate::auth::is_identifier(a))
     {
         return Err(ApiError::at_field(
             ErrorCode::InvalidQueryParameter,
@@ -377,7 +377,7 @@ pub async fn assign(
     let assignee = body.assignee.map(|a| a.trim().to_owned());
     if assignee
         .as_ref()
-        .is_some_and(|a| a.is_empty() || a.len() > 64 || a.chars().any(char::is_control))
+        .is_some_and(|a| !crate::auth::is_identifier(a))
     {
         return Err(ApiError::validation(vec![
             crate::problem::FieldViolation::new(
