@@ -732,6 +732,10 @@ on_both_backends! {
         over.assert_problem(422, "validation-failed");
         assert_eq!(over.fields_at_fault(), ["damage_description"]);
 
+        // The one documented change: white space at either end goes; inside, all stays.
+        let padded = app.create(&owner, json!({"kind": "meter-damage-investigation", "damage_description": " \t ə\n\n  ğ \r\n"})).await;
+        assert_eq!(padded.assert_status(201)["damage_description"], json!("ə\n\n  ğ"));
+
         let draft = app.create(&owner, json!({"kind": "account-change"})).await;
         let cancel = format!("/api/v1/applications/{}/cancel", number_of(&draft));
         app.post(&cancel, &owner, json!({"reason": at(501)})).await.assert_problem(422, "validation-failed");

@@ -40,7 +40,8 @@ pub struct InboxParams {
     pub kind: Option<ApplicationKind>,
     /// A district code.
     pub district: Option<String>,
-    /// An operator's identifier.
+    /// An operator's identifier (1 to 64 characters).
+    #[param(max_length = 64)]
     pub assignee: Option<String>,
     /// Submitted at or after (RFC 3339).
     pub submitted_from: Option<DateTime<Utc>>,
@@ -252,13 +253,18 @@ pub async fn departments(
 #[schema(example = json!({"action": "schedule-inspection", "visit": {"date": "2026-11-26", "from": "10:00:00", "to": "13:00:00"}, "comment": "Abunəçi ilə razılaşdırıldı."}))]
 pub struct ActionRequest {
     pub action: Action,
-    /// Shown on the timeline; at most 2000 characters.
+    /// Shown on the timeline; at most 2000 characters. Free texts (`comment`, `result`,
+    /// `reason`, `correction.request`) take no control characters but line breaks and tabs, and
+    /// lose white space at either end.
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
     pub visit: Option<InspectionVisitView>,
     pub findings: Option<InspectionFindingsView>,
     /// The result of a meter damage investigation.
+    #[schema(max_length = 2000)]
     pub result: Option<String>,
     /// Why the application is rejected.
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
     pub correction: Option<CorrectionView>,
 }
@@ -340,7 +346,10 @@ pub struct AssignmentRequest {
     /// A department code of the application's kind.
     pub department: String,
     /// An operator's identifier (1 to 64 characters).
+    #[schema(max_length = 64)]
     pub assignee: Option<String>,
+    /// Shown on the timeline after "assigned to {department}: "; at most 2000 characters.
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 

@@ -34,6 +34,7 @@ pub struct CreateSubscriptionRequest {
     /// Signs every delivery (HMAC-SHA256); 32 to 200 characters. Never shown again.
     #[schema(min_length = 32, max_length = 200)]
     pub secret: String,
+    /// At most 500 characters, no control characters; white space at either end is dropped.
     #[schema(max_length = 500)]
     pub description: Option<String>,
 }
