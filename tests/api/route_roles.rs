@@ -916,3 +916,40 @@ async fn without_a_jwks_the_kid_is_not_looked_at() {
         );
     }
 }
+
+eservices_tests::on_both_backends! {
+    async fn a_person_and_the_business_they_act_for_keep_their_applications_apart(app) {
+        // An application belongs to the person and the business they signed in for, together
+        // (Application::belongs_to): the same person in another capacity does not see it.
+        let for_business = app.token(demo::BUSINESS_REPRESENTATIVE, Some(demo::BUSINESS)).await;
+        let as_person = app.token(demo::BUSINESS_REPRESENTATIVE, None).await;
+        let other_business = app.token(demo::OTHER_REPRESENTATIVE, Some(demo::OTHER_BUSINESS)).await;
+        let business_draft = app.create(&for_business, json!({"kind": "meter-damage-investigation"})).await;
+        let personal_draft = app.create(&as_person, json!({"kind": "meter-damage-investigation"})).await;
+        let path = |reply: &Reply| format!("/api/v1/applications/{}", reply.body["number"].as_str().unwrap_or_default());
+        for (owner, path, others) in [
+            (&for_business, path(&business_draft), [&as_person, &other_business]),
+            (&as_person, path(&personal_draft), [&for_business, &other_business]),
+        ] {
+            app.get(&path, Some(owner)).await.assert_status(200);
+            for other in others {
+                app.get(&path, Some(other)).await.assert_problem(404, "application-not-found");
+                app.patch(&path, other, json!({"damage_description": "x"})).await.assert_problem(404, "application-not-found");
+                app.get(&format!("{path}/documents"), Some(other)).await.assert_problem(404, "application-not-found");
+                app.post(&format!("{path}/cancel"), other, json!({})).await.assert_problem(404, "application-not-found");
+            }
+            assert_eq!(app.get(&path, Some(owner)).await.body["status"], json!("draft"));
+        }
+        assert_eq!(app.my_application_count(&for_business).await, 1);
+        assert_eq!(app.my_application_count(&as_person).await, 1);
+        assert_eq!(app.my_application_count(&other_business).await, 0);
+
+        // A person's token with a service account's headers is still that person.
+        let resident = app.token(demo::RESIDENT, None).await;
+        let request = app.client.get(app.url("/api/v1/me")).bearer_auth(&resident)
+            .header("X-On-Behalf-Of", demo::NOBODY)
+            .header("X-On-Behalf-Of-Login-Method", "password");
+        let reply = Reply::from(request.send().await.unwrap_or_else(|e| panic!("{e}"))).await;
+        assert_eq!(reply.assert_status(200)["pin"], json!(demo::RESIDENT));
+    }
+}
