@@ -101,6 +101,12 @@ pub struct VerifiedToken {
     roles: Vec<Role>,
 }
 
+/// An employee's, administrator's or client's identifier: 1 to 64 characters (not bytes: names
+/// may be written in Azerbaijani letters), no control characters.
+pub fn is_identifier(id: &str) -> bool {
+    (1..=64).contains(&id.chars().count()) && !id.chars().any(char::is_control)
+}
+
 fn refuse(why: &str) -> ApiError {
     ApiError::new(ErrorCode::Unauthenticated, why.to_owned())
 }
@@ -143,8 +149,7 @@ impl VerifiedToken {
             .is_some_and(|roles| roles.len() == 1 && roles[0] == INTEGRATOR_ROLE)
             && self.claims.amr.is_none();
         let id = self.claims.sub.trim();
-        (is_integrator && !id.is_empty() && id.len() <= 64 && !id.chars().any(char::is_control))
-            .then_some(id)
+        (is_integrator && is_identifier(id)).then_some(id)
     }
 
     fn has_scope(&self, scope: &str) -> bool {
@@ -203,7 +208,7 @@ impl VerifiedToken {
             ));
         };
         let id = self.claims.sub.trim();
-        if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+        if !is_identifier(id) {
             return Err(refuse("the token's subject is not an employee identifier"));
         }
         let department = self
@@ -461,6 +466,8 @@ pub const ON_BEHALF_OF_LOGIN_METHOD: &str = "X-On-Behalf-Of-Login-Method";
 struct Delegation {
     /// A header sent more than once: refused rather than guessing which one counts.
     repeated: Option<&'static str>,
+    /// A header sent with a value that is not visible ASCII: refused rather than taken as absent.
+    unreadable: Option<&'static str>,
     pin: Option<String>,
     tin: Option<String>,
     login_method: Option<String>,
@@ -481,8 +488,17 @@ impl Delegation {
         let repeated = [ON_BEHALF_OF, ON_BEHALF_OF_TIN, ON_BEHALF_OF_LOGIN_METHOD]
             .into_iter()
             .find(|name| request.headers().get_all(*name).count() > 1);
+        let unreadable = [ON_BEHALF_OF, ON_BEHALF_OF_TIN, ON_BEHALF_OF_LOGIN_METHOD]
+            .into_iter()
+            .find(|name| {
+                request
+                    .headers()
+                    .get_all(*name)
+                    .any(|v| v.to_str().is_err())
+            });
         Self {
             repeated,
+            unreadable,
             pin: header(ON_BEHALF_OF),
             tin: header(ON_BEHALF_OF_TIN),
             login_method: header(ON_BEHALF_OF_LOGIN_METHOD),
@@ -513,6 +529,9 @@ impl Delegation {
         };
         if let Some(header) = self.repeated {
             return Err(invalid(header, "send it once"));
+        }
+        if let Some(header) = self.unreadable {
+            return Err(invalid(header, "the value must be visible ASCII text"));
         }
         let pin = self
             .pin
@@ -803,7 +822,7 @@ impl FromRequest for AdminPrincipal {
                 ));
             }
             let id = token.claims.sub.trim();
-            if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+            if !is_identifier(id) {
                 return Err(refuse(
                     "the token's subject is not an administrator identifier",
                 ));

@@ -49,10 +49,22 @@ fn body_error(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError
     match inner.classify() {
         serde_json::error::Category::Syntax
         | serde_json::error::Category::Eof
-        | serde_json::error::Category::Io => ApiError::new(
-            ErrorCode::MalformedJson,
-            format!("the body is not valid JSON: {message}"),
-        ),
+        | serde_json::error::Category::Io => {
+            let mut problem = ApiError::new(
+                ErrorCode::MalformedJson,
+                format!("the body is not valid JSON: {message}"),
+            );
+            // Inside a value (a lone surrogate, bytes that are not UTF-8, a raw control
+            // character in a string): the field it is in is known, and named.
+            if path != "." && !path.is_empty() {
+                problem.problem.errors.push(FieldViolation::new(
+                    path,
+                    ErrorCode::MalformedJson.as_str(),
+                    message,
+                ));
+            }
+            problem
+        }
         serde_json::error::Category::Data => {
             let code = if message.starts_with("unknown field") {
                 ErrorCode::UnknownField

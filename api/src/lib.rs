@@ -14,6 +14,7 @@ pub mod notify;
 pub mod openapi;
 pub mod pdf;
 pub mod problem;
+pub mod query;
 pub mod read_context;
 pub mod recorded_registries;
 pub mod responses;

@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-const ISSUER: &str = "https://idp.e-gov.example";
-const AUDIENCE: &str = "azerisiq";
+pub(crate) const ISSUER: &str = "https://idp.e-gov.example";
+pub(crate) const AUDIENCE: &str = "azerisiq";
 
 /// A local server that plays the identity provider's JWKS endpoint.
-struct FakeJwks {
-    url: String,
+pub(crate) struct FakeJwks {
+    pub(crate) url: String,
     keys: Arc<Mutex<Vec<Value>>>,
     fetches: Arc<AtomicUsize>,
 }
@@ -30,7 +30,7 @@ async fn serve_keys(state: web::Data<JwksState>) -> HttpResponse {
 }
 
 impl FakeJwks {
-    async fn start(keys: Vec<Value>) -> Self {
+    pub(crate) async fn start(keys: Vec<Value>) -> Self {
         let keys = Arc::new(Mutex::new(keys));
         let fetches: Arc<AtomicUsize> = Arc::default();
         let state = web::Data::new((keys.clone(), fetches.clone()));
@@ -54,7 +54,7 @@ impl FakeJwks {
 }
 
 /// An Ed25519 key pair: the private PEM for signing and the public JWK.
-fn ed25519_key(kid: &str) -> (EncodingKey, Value) {
+pub(crate) fn ed25519_key(kid: &str) -> (EncodingKey, Value) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let public = api::auth::ensure_dev_key_pair(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let private =

@@ -34,6 +34,18 @@ pub struct AccessLogParams {
     pub limit: Option<u32>,
 }
 
+/// A text filter of at most `max` characters (the contract's `maxLength`).
+fn at_most(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+    if value.is_some_and(|v| v.chars().count() > max) {
+        return Err(ApiError::at_field(
+            ErrorCode::InvalidQueryParameter,
+            field,
+            format!("{field} is at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// One read of personal data.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -68,17 +80,12 @@ pub struct AccessLogEntry {
 pub async fn personal_data_reads(
     state: web::Data<AppState>,
     _admin: AdminPrincipal,
-    params: web::Query<AccessLogParams>,
+    params: crate::query::Query<AccessLogParams>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let limit = page_limit(params.limit, DEFAULT_LOG_PAGE, MAX_LOG_PAGE)?;
-    let too_long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.chars().count() > 100);
-    if too_long(&params.subject) || too_long(&params.reader) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQueryParameter,
-            "subject and reader are at most 100 characters",
-        ));
-    }
+    at_most("subject", params.subject.as_deref(), 100)?;
+    at_most("reader", params.reader.as_deref(), 100)?;
     let query = AccessLogQuery {
         subject: params.subject,
         reader_id: params.reader,
@@ -148,10 +155,12 @@ pub struct DelegatedCallEntry {
 pub async fn delegated_calls(
     state: web::Data<AppState>,
     _admin: AdminPrincipal,
-    params: web::Query<DelegatedCallParams>,
+    params: crate::query::Query<DelegatedCallParams>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let limit = page_limit(params.limit, DEFAULT_LOG_PAGE, MAX_LOG_PAGE)?;
+    at_most("client", params.client.as_deref(), 64)?;
+    at_most("applicant", params.applicant.as_deref(), 7)?;
     let log = state.delegated_calls.clone();
     let calls = blocking(move || {
         Ok(log.query(params.client.as_deref(), params.applicant.as_deref(), limit)?)

@@ -38,7 +38,9 @@ pub struct CreateApplicationRequest {
     pub submit: bool,
     /// Meter damage only.
     pub subscriber: Option<SubscriberSelection>,
-    /// Meter damage only: the applicant's description of the damage, at most 2000 characters.
+    /// Meter damage only: the applicant's description of the damage, at most 2000 characters,
+    /// no control characters but line breaks and tabs. Stored as sent, less white space at
+    /// either end.
     #[schema(max_length = 2000)]
     pub damage_description: Option<String>,
     /// Account change only.
@@ -59,6 +61,8 @@ pub struct CreateApplicationRequest {
 }))]
 pub struct UpdateApplicationRequest {
     pub subscriber: Option<SubscriberSelection>,
+    /// As on creation: at most 2000 characters, no control characters but line breaks and tabs;
+    /// white space at either end is dropped.
     #[schema(max_length = 2000)]
     pub damage_description: Option<String>,
     pub account: Option<AccountSelection>,
@@ -71,6 +75,8 @@ pub struct UpdateApplicationRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Sayğac bərpa olundu."}))]
 pub struct CancelApplicationRequest {
+    /// At most 500 characters, no control characters but line breaks and tabs; white space at
+    /// either end is dropped.
     #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
@@ -325,7 +331,7 @@ fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
 pub async fn list_my_applications(
     state: web::Data<AppState>,
     ApplicantPrincipal(principal): ApplicantPrincipal,
-    query: web::Query<ListApplicationsQuery>,
+    query: crate::query::Query<ListApplicationsQuery>,
 ) -> Result<web::Json<ApplicationList>, ApiError> {
     let query = query.into_inner();
     let limit = crate::routes::page_limit(query.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;

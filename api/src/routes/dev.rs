@@ -64,8 +64,6 @@ pub async fn create_dev_token(
     }))
 }
 
-const MAX_EMPLOYEE_ID_LENGTH: usize = 64;
-
 /// Checks the request, reporting every field at fault.
 fn token_request(request: DevTokenRequest) -> Result<TokenRequest, ApiError> {
     let mut errors = Vec::new();
@@ -91,13 +89,7 @@ fn token_request(request: DevTokenRequest) -> Result<TokenRequest, ApiError> {
         }
     } else {
         match request.employee_id.as_deref().map(str::trim) {
-            Some(id)
-                if !id.is_empty()
-                    && id.len() <= MAX_EMPLOYEE_ID_LENGTH
-                    && !id.chars().any(char::is_control) =>
-            {
-                Some(id.to_owned())
-            }
+            Some(id) if crate::auth::is_identifier(id) => Some(id.to_owned()),
             _ => {
                 errors.push(FieldViolation::new(
                     "employee_id",

@@ -89,11 +89,12 @@ pub async fn retry(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"reference": "gw-7f3a9c", "status": "delivered"}))]
 pub struct DeliveryReport {
-    /// The gateway's `message_id` from its answer to the send.
-    #[schema(max_length = 200)]
+    /// The gateway's `message_id` from its answer to the send (no control characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub reference: String,
     pub status: ReportedStatus,
-    /// Why it was not delivered.
+    /// Why it was not delivered: stored and shown to staff as sent, so at most 500 characters
+    /// and no control characters (a longer one is refused, not cut).
     #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
@@ -137,16 +138,26 @@ pub async fn sms_delivery_report(
             "a delivery report needs the gateway's bearer token",
         ));
     }
-    if report.reference.is_empty() || report.reference.len() > 200 {
+    // Refused rather than changed: what is stored is what the gateway said, or nothing.
+    let text_ok = |text: &str, max: usize| {
+        let length = text.chars().count();
+        (1..=max).contains(&length) && !text.chars().any(char::is_control)
+    };
+    if !text_ok(&report.reference, MAX_REFERENCE) {
         return Err(ApiError::at_field(
             ErrorCode::ValidationFailed,
             "reference",
-            "1 to 200 characters",
+            format!("1 to {MAX_REFERENCE} characters, no control characters"),
         ));
     }
-    let reason: Option<String> = report
-        .reason
-        .map(|r| r.chars().filter(|c| !c.is_control()).take(500).collect());
+    let reason = report.reason.filter(|r| !r.is_empty());
+    if reason.as_deref().is_some_and(|r| !text_ok(r, MAX_REASON)) {
+        return Err(ApiError::at_field(
+            ErrorCode::ValidationFailed,
+            "reason",
+            format!("at most {MAX_REASON} characters, no control characters"),
+        ));
+    }
     let outbox = state.outbox.clone();
     let now = chrono::Utc::now();
     let delivered = matches!(report.status, ReportedStatus::Delivered);
@@ -162,6 +173,9 @@ pub async fn sms_delivery_report(
     }
     Ok(HttpResponse::NoContent().finish())
 }
+
+const MAX_REFERENCE: usize = 200;
+const MAX_REASON: usize = 500;
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -40,7 +40,8 @@ pub struct InboxParams {
     pub kind: Option<ApplicationKind>,
     /// A district code.
     pub district: Option<String>,
-    /// An operator's identifier.
+    /// An operator's identifier (1 to 64 characters).
+    #[param(max_length = 64)]
     pub assignee: Option<String>,
     /// Submitted at or after (RFC 3339).
     pub submitted_from: Option<DateTime<Utc>>,
@@ -102,7 +103,7 @@ const MAX_PAGE_SIZE: u32 = 100;
 pub async fn inbox(
     state: web::Data<AppState>,
     StaffPrincipal(staff): StaffPrincipal,
-    params: web::Query<InboxParams>,
+    params: crate::query::Query<InboxParams>,
 ) -> Result<web::Json<InboxPage>, ApiError> {
     let params = params.into_inner();
     let limit = crate::routes::page_limit(params.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
@@ -125,7 +126,7 @@ pub async fn inbox(
     let assignee = params.assignee.map(|a| a.trim().to_owned());
     if assignee
         .as_ref()
-        .is_some_and(|a| a.is_empty() || a.len() > 64 || a.chars().any(char::is_control))
+        .is_some_and(|a| !crate::auth::is_identifier(a))
     {
         return Err(ApiError::at_field(
             ErrorCode::InvalidQueryParameter,
@@ -252,13 +253,18 @@ pub async fn departments(
 #[schema(example = json!({"action": "schedule-inspection", "visit": {"date": "2026-11-26", "from": "10:00:00", "to": "13:00:00"}, "comment": "Abunəçi ilə razılaşdırıldı."}))]
 pub struct ActionRequest {
     pub action: Action,
-    /// Shown on the timeline; at most 2000 characters.
+    /// Shown on the timeline; at most 2000 characters. Free texts (`comment`, `result`,
+    /// `reason`, `correction.request`) take no control characters but line breaks and tabs, and
+    /// lose white space at either end.
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
     pub visit: Option<InspectionVisitView>,
     pub findings: Option<InspectionFindingsView>,
     /// The result of a meter damage investigation.
+    #[schema(max_length = 2000)]
     pub result: Option<String>,
     /// Why the application is rejected.
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
     pub correction: Option<CorrectionView>,
 }
@@ -340,7 +346,10 @@ pub struct AssignmentRequest {
     /// A department code of the application's kind.
     pub department: String,
     /// An operator's identifier (1 to 64 characters).
+    #[schema(max_length = 64)]
     pub assignee: Option<String>,
+    /// Shown on the timeline after "assigned to {department}: "; at most 2000 characters.
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -377,7 +386,7 @@ pub async fn assign(
     let assignee = body.assignee.map(|a| a.trim().to_owned());
     if assignee
         .as_ref()
-        .is_some_and(|a| a.is_empty() || a.len() > 64 || a.chars().any(char::is_control))
+        .is_some_and(|a| !crate::auth::is_identifier(a))
     {
         return Err(ApiError::validation(vec![
             crate::problem::FieldViolation::new(

@@ -24,7 +24,8 @@ use utoipa::ToSchema;
 }))]
 pub struct CreateSubscriptionRequest {
     /// Where events are POSTed: `https://` to a public address (development also takes `http://`
-    /// and local addresses, for testing).
+    /// and local addresses, for testing). Kept and shown as given; no white space or control
+    /// characters.
     #[schema(max_length = 2000)]
     pub url: String,
     /// At least one; each at most once.
@@ -33,6 +34,7 @@ pub struct CreateSubscriptionRequest {
     /// Signs every delivery (HMAC-SHA256); 32 to 200 characters. Never shown again.
     #[schema(min_length = 32, max_length = 200)]
     pub secret: String,
+    /// At most 500 characters, no control characters; white space at either end is dropped.
     #[schema(max_length = 500)]
     pub description: Option<String>,
 }
@@ -117,8 +119,15 @@ fn check(
             .errors
             .push(crate::problem::FieldViolation::new(field, code, message));
     };
-    let url = url::Url::parse(request.url.trim()).ok();
-    let url_ok = request.url.len() <= MAX_URL
+    // Stored and shown as given (the sender parses it the same way); so a URL the parser would
+    // change by dropping characters (tabs, line breaks, surrounding spaces) is refused, and so is
+    // NUL, which PostgreSQL cannot store.
+    let url = url::Url::parse(&request.url).ok();
+    let url_ok = request.url.chars().count() <= MAX_URL
+        && !request
+            .url
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
         && url.as_ref().is_some_and(|u| {
             let address = match u.host() {
                 Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
@@ -137,7 +146,7 @@ fn check(
         fault(
             "url",
             "invalid-url",
-            "an https URL to a public address, without credentials, at most 2000 characters (http and local addresses in development only)".to_owned(),
+            "an https URL to a public address, without credentials, white space or control characters, at most 2000 characters (http and local addresses in development only)".to_owned(),
         );
     }
     if request.event_types.is_empty() {
@@ -185,7 +194,7 @@ fn check(
     match error {
         Some(error) => Err(error),
         None => Ok(NewSubscriptionParts {
-            url: url.map(|u| u.to_string()).unwrap_or_default(),
+            url: request.url,
             types,
             secret: request.secret,
             description,
