@@ -344,6 +344,7 @@ pub async fn act(
 #[schema(example = json!({"department": "SUMQAYIT-SEBEKE", "assignee": "operator-7", "comment": "Ünvan Sumqayıtdadır."}))]
 pub struct AssignmentRequest {
     /// A department code of the application's kind.
+    #[schema(max_length = 64, example = "SUMQAYIT-SEBEKE")]
     pub department: String,
     /// An operator's identifier (1 to 64 characters).
     #[schema(max_length = 64)]

@@ -28,8 +28,8 @@ pub struct CreateSubscriptionRequest {
     /// characters.
     #[schema(max_length = 2000)]
     pub url: String,
-    /// At least one; each at most once.
-    #[schema(min_items = 1)]
+    /// At least one; each at most once (so at most the 12 there are).
+    #[schema(min_items = 1, max_items = 12)]
     pub event_types: Vec<EventType>,
     /// Signs every delivery (HMAC-SHA256); 32 to 200 characters. Never shown again.
     #[schema(min_length = 32, max_length = 200)]
