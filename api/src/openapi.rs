@@ -325,7 +325,9 @@ fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
             if secured && for_applicants {
                 codes.extend([ErrorCode::InsufficientScope, ErrorCode::InvalidOnBehalfOf]);
             }
-            if secured && changing.contains(&id) {
+            // The gateway's delivery reports carry its own token, not a person's: keys are a
+            // person's or a service account's.
+            if secured && changing.contains(&id) && id != "report-sms-delivery" {
                 add_idempotency_key_parameter(operation);
                 codes.extend([
                     ErrorCode::InvalidIdempotencyKey,

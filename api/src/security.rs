@@ -28,6 +28,7 @@ pub fn cors(origins: &[String]) -> Cors {
             header::RETRY_AFTER,
             header::ALLOW,
             HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("idempotent-replayed"),
         ])
         .max_age(600);
     for origin in origins {

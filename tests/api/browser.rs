@@ -117,6 +117,10 @@ async fn cors_lets_in_the_configured_frontends_only() {
             .contains("etag"),
         "frontends read the ETag"
     );
+    let exposed = header(&simple, "access-control-expose-headers").to_ascii_lowercase();
+    for name in ["retry-after", "location", "idempotent-replayed"] {
+        assert!(exposed.contains(name), "frontends read {name}: {exposed}");
+    }
 }
 
 #[test]
