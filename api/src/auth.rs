@@ -121,13 +121,25 @@ impl VerifiedToken {
         &self.claims.sub
     }
 
-    /// Who a request's `Idempotency-Key` belongs to: the subject and the business it acts for.
-    pub fn key_owner(&self) -> String {
-        format!(
-            "{}|{}",
+    /// Who a request's `Idempotency-Key` (and rate limit) belongs to: the subject and the
+    /// business it acts for; for a service account also the applicant and business it acts for
+    /// (`X-On-Behalf-Of`, `-Tin`), so that a portal's applicants never share keys. As JSON: no
+    /// separator inside a value can make two owners equal.
+    pub fn key_owner(&self, headers: &actix_web::http::header::HeaderMap) -> String {
+        let on_behalf = |name: &str| {
+            self.integrator()
+                .and(headers.get(name))
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .map(str::to_ascii_uppercase)
+        };
+        serde_json::json!([
             self.claims.sub,
-            self.claims.tin.as_deref().unwrap_or_default()
-        )
+            self.claims.tin,
+            on_behalf(ON_BEHALF_OF),
+            on_behalf(ON_BEHALF_OF_TIN)
+        ])
+        .to_string()
     }
 
     /// Whether the token names the integrator role at all.
@@ -371,6 +383,16 @@ impl Authenticator {
         })
     }
 
+    /// The request's verified token: the one the rate limit's middleware verified, or verified
+    /// now.
+    pub async fn verified(request: &HttpRequest) -> Result<VerifiedToken, ApiError> {
+        if let Some(token) = request.extensions().get::<VerifiedToken>().cloned() {
+            return Ok(token);
+        }
+        let (authenticator, token) = Self::bearer(request)?;
+        authenticator.verify(&token).await
+    }
+
     /// The request's bearer token and the authenticator, or why there is none (401).
     fn bearer(request: &HttpRequest) -> Result<(web::Data<Authenticator>, String), ApiError> {
         let authenticator = request
@@ -385,22 +407,12 @@ impl Authenticator {
                     "send Authorization: Bearer <token>",
                 )
             })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    "the Authorization header must be: Bearer <token>",
-                )
-            })?;
+        let token = header.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the Authorization header must be: Bearer <token>",
+            )
+        })?;
         Ok((authenticator.clone(), token.to_owned()))
     }
 
@@ -450,6 +462,14 @@ fn staff_reader(staff: &Staff) -> Reader {
         id: staff.id.clone(),
         on_behalf_of: None,
     }
+}
+
+/// The token of an `Authorization` value: the scheme `Bearer` in any case (RFC 9110), then the
+/// token.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The role of service accounts: outside systems that act for applicants.
@@ -611,10 +631,9 @@ impl FromRequest for ApplicantPrincipal {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let delegation = Delegation::of(request);
-        let bearer = Authenticator::bearer(request);
+        let request = request.clone();
         Box::pin(async move {
-            let (authenticator, token) = bearer?;
-            let token = authenticator.verify(&token).await?;
+            let token = Authenticator::verified(&request).await?;
             Ok(Self(applicant_of(token, delegation).await?))
         })
     }
@@ -650,10 +669,9 @@ impl FromRequest for Caller {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let delegation = Delegation::of(request);
-        let bearer = Authenticator::bearer(request);
+        let request = request.clone();
         Box::pin(async move {
-            let (authenticator, token) = bearer?;
-            let token = authenticator.verify(&token).await?;
+            let token = Authenticator::verified(&request).await?;
             if token.has_role(Role::Applicant) || token.claims_integrator() {
                 Ok(Self::Applicant(applicant_of(token, delegation).await?))
             } else {

@@ -178,13 +178,19 @@ fn worker(settings: &Settings) -> Result<(), String> {
     let dispatcher = crate::notify::Dispatcher::new(&database, &settings.notifications, links)?;
     runtime.block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let running = tokio::spawn(dispatcher.run(stopped));
-        crate::startup::shutdown_signal().await;
+        let mut running = tokio::spawn(dispatcher.run(stopped));
+        tokio::select! {
+            // A dispatcher that ended by itself (a panic) ends the process, to be restarted.
+            ended = &mut running => {
+                return Err(format!("the dispatcher ended unexpectedly: {ended:?}"));
+            }
+            () = crate::startup::shutdown_signal() => {}
+        }
         tracing::info!("stopping after the batch under way");
         let _ = stop.send(true);
         let _ = running.await;
-    });
-    Ok(())
+        Ok(())
+    })
 }
 
 #[allow(clippy::print_stdout)]

@@ -150,19 +150,25 @@ pub async fn guard(
         Ok(None) => return Ok(next.call(request).await?.map_into_boxed_body()),
         Err(error) => return Ok(request.error_response(error)),
     };
-    let owner = request
-        .extensions()
-        .get::<crate::auth::VerifiedToken>()
-        .map(crate::auth::VerifiedToken::key_owner);
-    let (Some(owner), Some(state), Some(times)) = (
-        owner,
+    if !request.headers().contains_key(header::AUTHORIZATION) {
+        // An anonymous operation (a development token): nobody to hold the key for.
+        return Ok(next.call(request).await?.map_into_boxed_body());
+    }
+    // The token the rate limit verified; verified again here if that failed, so that a key is
+    // never silently ignored: a token refused here is refused (401, or 503 while the identity
+    // provider's keys cannot be read) before anything runs.
+    let token = match crate::auth::Authenticator::verified(request.request()).await {
+        Ok(token) => token,
+        Err(error) => return Ok(request.error_response(error)),
+    };
+    let owner = token.key_owner(request.headers());
+    let (Some(state), Some(times)) = (
         request.app_data::<web::Data<AppState>>().cloned(),
         request
             .app_data::<web::Data<IdempotencyTimes>>()
             .map(|t| *t.get_ref()),
     ) else {
-        // No valid token: the operation refuses the request itself.
-        return Ok(next.call(request).await?.map_into_boxed_body());
+        return Ok(request.error_response(ApiError::internal("idempotency settings missing")));
     };
     let body = match take_body(&mut request).await {
         Ok(body) => body,

@@ -310,8 +310,9 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        // On SIGTERM or SIGINT the server stops accepting and gives the requests in flight this
-        // long to finish; `run_until_stopped` then stops the background tasks.
+        // On SIGTERM the server stops accepting and gives the requests in flight this long to
+        // finish; `run_until_stopped` then stops the background tasks. (actix-server treats
+        // SIGINT and SIGQUIT as an immediate stop.)
         server = server.shutdown_timeout(limits.shutdown_timeout.as_secs());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut background = vec![tokio::spawn(remove_expired_keys(
@@ -333,7 +334,7 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or SIGINT (or the server handle stops it), then stops the
+    /// Serves until a signal (or the server handle) stops it, then stops the
     /// dispatcher after its batch under way; the database pool closes as the last handle on it
     /// is dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

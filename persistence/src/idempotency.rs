@@ -77,6 +77,7 @@ impl From<Unavailable> for ClaimError {
 
 #[derive(Queryable)]
 struct KeyRow {
+    fence: String,
     request_hash: String,
     locked_until: chrono::NaiveDateTime,
     committed: bool,
@@ -113,6 +114,7 @@ impl IdempotencyKeys {
             let existing: Option<KeyRow> = idempotency_keys::table
                 .find((owner, key))
                 .select((
+                    idempotency_keys::fence,
                     idempotency_keys::request_hash,
                     idempotency_keys::locked_until,
                     idempotency_keys::committed,
@@ -163,20 +165,36 @@ impl IdempotencyKeys {
                 return Ok(Claimed::Interrupted);
             }
             if row.locked_until > now {
+                // The first request usually ends within a second; the lease is only the bound
+                // for a dead one.
                 let left = (from_stored(row.locked_until) - times.now).num_seconds();
                 return Ok(Claimed::InProgress {
-                    retry_after_seconds: left.max(1),
+                    retry_after_seconds: left.clamp(1, 2),
                 });
             }
             // The holder's lease ran out without a commit: its server died, or it is slower
-            // than the lease and will find its fence gone when it tries to commit.
-            diesel::update(idempotency_keys::table.find((owner, key)))
-                .set((
-                    idempotency_keys::fence.eq(fence),
-                    idempotency_keys::locked_until.eq(locked_until),
-                ))
-                .execute(conn)?;
-            Ok(run)
+            // than the lease and will find its fence gone when it tries to commit. Taken over
+            // only if the row is still as read: on PostgreSQL the holder may have marked it
+            // committed meanwhile (this UPDATE then waits for its commit and matches nothing).
+            let taken = diesel::update(
+                idempotency_keys::table
+                    .find((owner, key))
+                    .filter(idempotency_keys::fence.eq(&row.fence))
+                    .filter(idempotency_keys::committed.eq(false))
+                    .filter(idempotency_keys::response_status.is_null()),
+            )
+            .set((
+                idempotency_keys::fence.eq(fence),
+                idempotency_keys::locked_until.eq(locked_until),
+            ))
+            .execute(conn)?;
+            if taken == 1 {
+                Ok(run)
+            } else {
+                Ok(Claimed::InProgress {
+                    retry_after_seconds: 1,
+                })
+            }
         });
         match outcome {
             Ok(claimed) => Ok(claimed),

@@ -190,10 +190,11 @@ async fn a_server_killed_mid_burst_loses_nothing_it_acknowledged() {
                 .map(|r| (i, r.body["number"].as_str().unwrap_or_default().to_owned()))
         })
         .collect();
+    // Before the kill an answer is 201, or 503 under the burst's load (counted as cut off).
     for reply in first_replies.iter().flatten() {
         assert!(
-            reply.status == 201,
-            "before the kill every answer is 201: {} {}",
+            matches!(reply.status, 201 | 503),
+            "before the kill: {} {}",
             reply.status,
             reply.text
         );
@@ -731,5 +732,10 @@ async fn sigterm_stops_the_process_cleanly() {
     );
     let log = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(log.contains("notification dispatcher stopped"), "{log}");
-    assert!(log.contains("stopped"), "{log}");
+    assert!(
+        log.lines()
+            .any(|line| line.contains("eservices_api::startup")
+                && line.trim_end().ends_with("stopped")),
+        "the server's last line: {log}"
+    );
 }

@@ -38,6 +38,26 @@ async fn call(
 }
 
 on_both_backends! {
+    async fn a_portals_applicants_never_share_idempotency_keys(app) {
+        let writer = integrator_token(&app, "applications:read applications:write");
+        let body = json!({"kind": "meter-damage-investigation"});
+        let mut numbers = Vec::new();
+        for pin in [demo::RESIDENT, demo::NOBODY] {
+            let headers = [("X-On-Behalf-Of", pin), ("X-On-Behalf-Of-Login-Method", "asan-imza"), ("Idempotency-Key", "form-1")];
+            let created = call(&app, reqwest::Method::POST, "/api/v1/applications", &writer, &headers, Some(body.clone())).await;
+            assert_eq!(created.status, 201, "{}", created.text);
+            assert!(!created.headers.contains_key("idempotent-replayed"), "not another applicant's answer");
+            assert_eq!(created.body["applicant"]["pin"], json!(pin));
+            numbers.push(created.body["number"].clone());
+        }
+        assert_ne!(numbers[0], numbers[1]);
+        // The same applicant again through the portal: the same answer.
+        let headers = [("X-On-Behalf-Of", demo::RESIDENT), ("X-On-Behalf-Of-Login-Method", "asan-imza"), ("Idempotency-Key", "form-1")];
+        let again = call(&app, reqwest::Method::POST, "/api/v1/applications", &writer, &headers, Some(body)).await;
+        assert_eq!((again.status, again.body["number"].clone()), (201, numbers[0].clone()));
+        assert!(again.headers.contains_key("idempotent-replayed"));
+    }
+
     async fn a_service_account_acts_for_the_applicant_it_names(app) {
         let writer = integrator_token(&app, "applications:read applications:write");
         let reader = integrator_token(&app, "applications:read");
