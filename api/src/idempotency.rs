@@ -229,10 +229,16 @@ pub async fn guard(
     let status = response.status();
     let headers = kept_headers(&response);
     let (head, body) = response.into_parts();
-    let body = actix_web::body::to_bytes(body)
-        .await
-        .map_err(|_| actix_web::error::ErrorInternalServerError("response body"))?;
     let keys = state.idempotency.clone();
+    let Ok(body) = actix_web::body::to_bytes(body).await else {
+        // Answered as a problem (with the outer layers' headers), and the key given up.
+        let _ = web::block(move || keys.release(&claim)).await;
+        let error = ApiError::internal("the response body could not be read");
+        return Ok(ServiceResponse::new(
+            http_request,
+            actix_web::ResponseError::error_response(&error),
+        ));
+    };
     let stored = if status.is_server_error() {
         web::block(move || keys.release(&claim)).await
     } else {

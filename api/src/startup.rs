@@ -97,6 +97,8 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
         PoolOptions {
             max_size: settings.database_pool_size,
             acquire_timeout: settings.database_acquire_timeout,
+            // A statement never waits for a lock longer than its request may run.
+            lock_timeout: Some(settings.limits.request_timeout),
         },
     )?;
     let applied = {

@@ -90,12 +90,19 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode =
 pub struct ConnectionManager {
     backend: Backend,
     target: String,
+    /// PostgreSQL's `lock_timeout`: a statement waiting longer for a lock fails (and its request
+    /// gets 503) instead of holding its connection for as long as the lock lasts.
+    lock_timeout: Option<Duration>,
 }
 
 impl ConnectionManager {
     pub fn new(url: &str) -> Result<Self, DatabaseError> {
         let (backend, target) = parse_url(url)?;
-        Ok(Self { backend, target })
+        Ok(Self {
+            backend,
+            target,
+            lock_timeout: None,
+        })
     }
 }
 
@@ -106,7 +113,13 @@ impl r2d2::ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<DbConnection, ConnectionError> {
         match self.backend {
             Backend::Postgres => {
-                PgConnection::establish(&self.target).map(DbConnection::Postgresql)
+                let mut connection = PgConnection::establish(&self.target)?;
+                if let Some(timeout) = self.lock_timeout {
+                    connection
+                        .batch_execute(&format!("SET lock_timeout = {}", timeout.as_millis()))
+                        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                }
+                Ok(DbConnection::Postgresql(connection))
             }
             Backend::Sqlite => {
                 let mut connection = SqliteConnection::establish(&self.target)?;
@@ -141,6 +154,8 @@ pub struct PoolOptions {
     pub max_size: u32,
     /// How long a request waits for a free connection before it is refused with 503.
     pub acquire_timeout: Duration,
+    /// How long a PostgreSQL statement waits for a lock before it fails; none when unset.
+    pub lock_timeout: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -148,6 +163,7 @@ impl Default for PoolOptions {
         Self {
             max_size: 10,
             acquire_timeout: Duration::from_secs(5),
+            lock_timeout: None,
         }
     }
 }
@@ -157,6 +173,7 @@ impl Default for PoolOptions {
 pub struct Database {
     pool: Pool,
     backend: Backend,
+    lock_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Database {
@@ -171,7 +188,8 @@ impl Database {
     /// Opens the pool and one connection at once, so that a wrong URL or password is reported
     /// now, with the driver's own message.
     pub fn connect(url: &str, options: PoolOptions) -> Result<Self, DatabaseError> {
-        let manager = ConnectionManager::new(url)?;
+        let mut manager = ConnectionManager::new(url)?;
+        manager.lock_timeout = options.lock_timeout;
         let backend = manager.backend;
         // Checking the first connection by hand gives the driver's message, which r2d2's
         // timeout error would hide.
@@ -184,7 +202,11 @@ impl Database {
             .test_on_check_out(true)
             .build(manager)
             .map_err(|error| DatabaseError::Connect(error.to_string()))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            lock_timeout: options.lock_timeout,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -220,14 +242,21 @@ impl Database {
     /// lock serialises them, and this takes nothing.
     pub fn setup_lock(&self) -> Result<SetupLock, DatabaseError> {
         match self.backend {
-            Backend::Sqlite => Ok(SetupLock { connection: None }),
+            Backend::Sqlite => Ok(SetupLock {
+                connection: None,
+                lock_timeout: 0,
+            }),
             Backend::Postgres => {
                 let mut connection = self
                     .connection()
                     .map_err(|e| DatabaseError::Connect(e.reason))?;
-                connection.batch_execute(&format!("SELECT pg_advisory_lock({SETUP_LOCK_KEY})"))?;
+                // Another instance may migrate for longer than the lock timeout: wait it out.
+                connection.batch_execute(&format!(
+                    "SET lock_timeout = 0; SELECT pg_advisory_lock({SETUP_LOCK_KEY})"
+                ))?;
                 Ok(SetupLock {
                     connection: Some(connection),
+                    lock_timeout: self.lock_timeout.map_or(0, |t| t.as_millis()),
                 })
             }
         }
@@ -279,6 +308,8 @@ const SETUP_LOCK_KEY: i64 = 0x0065_7365_7276_6963;
 /// See [`Database::setup_lock`].
 pub struct SetupLock {
     connection: Option<PooledConnection>,
+    /// The connection's own lock timeout, set again when the lock is released.
+    lock_timeout: u128,
 }
 
 impl std::fmt::Debug for SetupLock {
@@ -294,8 +325,10 @@ impl Drop for SetupLock {
         if let Some(connection) = &mut self.connection {
             // Should the unlock fail, the connection is broken and the server ends the session,
             // which releases the lock as well.
-            let _unlocked =
-                connection.batch_execute(&format!("SELECT pg_advisory_unlock({SETUP_LOCK_KEY})"));
+            let _unlocked = connection.batch_execute(&format!(
+                "SELECT pg_advisory_unlock({SETUP_LOCK_KEY}); SET lock_timeout = {}",
+                self.lock_timeout
+            ));
         }
     }
 }
