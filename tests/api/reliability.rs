@@ -327,13 +327,22 @@ async fn a_stopping_server_finishes_the_requests_in_flight() {
         .unwrap_or_default()
         .to_owned();
     fake.behaviour.stall_ms.store(1500, Ordering::SeqCst);
+    let calls_before = fake.total_calls();
     let in_flight = {
         let client = client.clone();
         let url = format!("{base}/api/v1/me");
         let token = token.clone();
         tokio::spawn(async move { client.get(url).bearer_auth(token).send().await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stop once the request is in the server: the registry has been called and stalls.
+    let before_stop = Instant::now();
+    while fake.total_calls() == calls_before {
+        assert!(
+            before_stop.elapsed() < Duration::from_secs(10),
+            "the request never reached the registry"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let stopping = tokio::spawn(handle.stop(true));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let refused = reqwest::Client::new()
