@@ -2,8 +2,8 @@
 //! what and why. Read-only; nobody can change it.
 
 use crate::auth::AdminPrincipal;
-use crate::problem::{ApiError, ErrorCode};
-use crate::routes::page_limit;
+use crate::problem::ApiError;
+use crate::routes::{page_limit, query_text};
 use crate::state::{AppState, blocking};
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
@@ -72,16 +72,9 @@ pub async fn personal_data_reads(
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let limit = page_limit(params.limit, DEFAULT_LOG_PAGE, MAX_LOG_PAGE)?;
-    let too_long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.chars().count() > 100);
-    if too_long(&params.subject) || too_long(&params.reader) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQueryParameter,
-            "subject and reader are at most 100 characters",
-        ));
-    }
     let query = AccessLogQuery {
-        subject: params.subject,
-        reader_id: params.reader,
+        subject: query_text(params.subject, "subject", 100)?,
+        reader_id: query_text(params.reader, "reader", 100)?,
         from: params.from,
         to: params.to,
         limit,
@@ -152,11 +145,11 @@ pub async fn delegated_calls(
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let limit = page_limit(params.limit, DEFAULT_LOG_PAGE, MAX_LOG_PAGE)?;
+    let client = query_text(params.client, "client", 64)?;
+    let applicant = query_text(params.applicant, "applicant", 7)?;
     let log = state.delegated_calls.clone();
-    let calls = blocking(move || {
-        Ok(log.query(params.client.as_deref(), params.applicant.as_deref(), limit)?)
-    })
-    .await?;
+    let calls =
+        blocking(move || Ok(log.query(client.as_deref(), applicant.as_deref(), limit)?)).await?;
     let entries: Vec<DelegatedCallEntry> = calls
         .into_iter()
         .map(|c| DelegatedCallEntry {

@@ -46,7 +46,7 @@ pub async fn list_failed(
     tag = "back-office",
     operation_id = "retry-notification",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The message's id", example = 41)),
+    params(("id" = i64, Path, minimum = 1, description = "The message's id", example = 41)),
     responses((status = 202, description = "Queued again"))
 )]
 #[post("/staff/notifications/{id}/retry")]
@@ -137,11 +137,12 @@ pub async fn sms_delivery_report(
             "a delivery report needs the gateway's bearer token",
         ));
     }
-    if report.reference.is_empty() || report.reference.len() > 200 {
+    let reference_length = report.reference.chars().count();
+    if !(1..=200).contains(&reference_length) || report.reference.chars().any(char::is_control) {
         return Err(ApiError::at_field(
             ErrorCode::ValidationFailed,
             "reference",
-            "1 to 200 characters",
+            "1 to 200 characters, without control characters",
         ));
     }
     let reason: Option<String> = report
@@ -181,7 +182,7 @@ pub struct LanguageRequest {
     tag = "applications",
     operation_id = "set-application-language",
     security(("bearer" = [])),
-    params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
+    params(("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001")),
     request_body = LanguageRequest,
     responses((status = 200, description = "Changed", body = ApplicationView,
         headers(("ETag" = String, description = "Its new version"))))

@@ -269,7 +269,7 @@ pub struct ActionRequest {
     operation_id = "act-on-application",
     security(("bearer" = [])),
     params(
-        ("number" = String, Path, description = "The application number", example = "MD-2026-000001"),
+        ("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001"),
         ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"")
     ),
     request_body = ActionRequest,
@@ -350,7 +350,7 @@ pub struct AssignmentRequest {
     operation_id = "assign-application",
     security(("bearer" = [])),
     params(
-        ("number" = String, Path, description = "The application number", example = "MD-2026-000001"),
+        ("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001"),
         ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"")
     ),
     request_body = AssignmentRequest,
