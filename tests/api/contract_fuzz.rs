@@ -95,9 +95,15 @@ fn schemathesis() -> &'static Schemathesis {
         }
         // Into a folder of its own first, renamed when complete: a run stopped halfway leaves no
         // broken install behind, and another test process installing beside this one is harmless.
-        let partial = target.with_extension(format!("partial-{}", std::process::id()));
+        let partial = target.with_file_name(format!(
+            "schemathesis-{SCHEMATHESIS_VERSION}.partial-{}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&partial);
-        eprintln!("installing schemathesis {SCHEMATHESIS_VERSION} from PyPI into {}", target.display());
+        report(&format!(
+            "installing schemathesis {SCHEMATHESIS_VERSION} from PyPI into {}",
+            target.display()
+        ));
         let status = Command::new("python3")
             .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
             .args(["--no-input", "--target"])
@@ -113,12 +119,14 @@ fn schemathesis() -> &'static Schemathesis {
                  or `st` {SCHEMATHESIS_VERSION} on PATH"
             );
         }
-        let _ = std::fs::remove_dir_all(&target);
         if std::fs::rename(&partial, &target).is_err() {
-            // Another process got there first; its copy is as good.
+            // A broken copy is replaced; a working one (another process's, just made) is kept.
+            if at_target.version().as_deref() != Some(SCHEMATHESIS_VERSION) {
+                let _ = std::fs::remove_dir_all(&target);
+                let _ = std::fs::rename(&partial, &target);
+            }
             let _ = std::fs::remove_dir_all(&partial);
         }
-        let at_target = installed(&target);
         let version = at_target.version();
         assert_eq!(
             version.as_deref(),
@@ -140,14 +148,62 @@ struct Fixtures {
     webhook_ids: Vec<i64>,
     delivery_ids: Vec<i64>,
     message_ids: Vec<i64>,
+    etags: Vec<String>,
 }
 
 fn string(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
 
-/// Applications in several states (one with a document), a webhook subscription to a receiver
-/// that is down and SMS to a gateway that is down, so that deliveries and messages fail.
+/// Takes `number` through `steps` as `staff`, each with the ETag the previous answer gave; the
+/// last ETag.
+async fn walk(app: &TestApp, number: &str, staff: &str, steps: &[Value]) -> String {
+    let (_, mut etag) = app.read(number, staff).await;
+    for step in steps {
+        let reply = app.act(number, staff, Some(&etag), step.clone()).await;
+        reply.assert_status(200);
+        etag = reply.etag();
+    }
+    etag
+}
+
+/// The documents of application `number`: their ids and signed links.
+async fn documents(app: &TestApp, token: &str, number: &str, found: &mut Fixtures) {
+    let listed = app
+        .get(
+            &format!("/api/v1/applications/{number}/documents"),
+            Some(token),
+        )
+        .await;
+    for document in listed.assert_status(200).as_array().into_iter().flatten() {
+        found.document_ids.extend(document["id"].as_i64());
+        let link = string(&document["signed_url"]);
+        let query = link.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("expires", value)) => found.link_expires.extend(value.parse::<i64>().ok()),
+                Some(("signature", value)) => found.link_signatures.push(value.to_owned()),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Creates an application as `token` and returns its number.
+async fn create(app: &TestApp, token: &str, body: Value) -> String {
+    string(&app.create(token, body).await.assert_status(201)["number"])
+}
+
+fn meter_damage(code: &str, submit: bool) -> Value {
+    json!({"kind": "meter-damage-investigation",
+        "subscriber": {"type": "residential", "subscriber_code": code},
+        "damage_description": "Sayğacın şüşəsi sınıb.",
+        "contact": {"mobile_numbers": ["050 123 45 67"], "email": "resad@example.az"}, "submit": submit})
+}
+
+/// Applications in every status (some with documents), a webhook subscription to a receiver
+/// that is down and SMS to a gateway that is down, so that deliveries and messages fail: the
+/// responses of every state are checked against their schemas.
 async fn fixtures(app: &TestApp) -> Fixtures {
     let mut found = Fixtures::default();
     let admin = app.staff_token("admin-fuzz", "admin", None).await;
@@ -164,97 +220,121 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         .webhook_ids
         .extend(subscription.assert_status(201)["id"].as_i64());
 
-    // A resident's submitted meter damage (Bakı, BAKI-SEBEKE) and a draft for the other code.
+    let supervisor = app.staff_token("supervisor-fuzz", "supervisor", None).await;
+    let accept = json!({"action": "accept"});
+    let schedule = json!({"action": "schedule-inspection", "comment": "Zəng edildi.",
+        "visit": {"date": eservices_tests::next_working_day(), "from": "10:00:00", "to": "13:00:00"}});
+    let record = json!({"action": "record-inspection", "findings": {"damage_found": true,
+        "cause": "broken-seal", "act_number": "AKT-2026/0457", "readings": [{"register": "total", "value_kwh": 12345}]}});
+    let complete = json!({"action": "complete", "result": "Sayğac dəyişdirildi."});
+
+    // A resident's meter damage on 1000000001: completed (with its document), rejected, and one
+    // returned for correction; on 1000000002 a cancelled draft and one with a visit scheduled.
     let resident = app.token(demo::RESIDENT, None).await;
-    let submitted = app
-        .create(
-            &resident,
-            json!({"kind": "meter-damage-investigation",
-                "subscriber": {"type": "residential", "subscriber_code": "1000000001"},
-                "contact": {"mobile_numbers": ["050 123 45 67"]}, "submit": true}),
+    let completed = create(app, &resident, meter_damage("1000000001", true)).await;
+    let mut etags = vec![
+        walk(
+            app,
+            &completed,
+            &supervisor,
+            &[accept.clone(), schedule.clone(), record, complete],
         )
-        .await;
+        .await,
+    ];
+    let rejected = create(app, &resident, meter_damage("1000000001", true)).await;
+    etags.push(
+        walk(
+            app,
+            &rejected,
+            &supervisor,
+            &[json!({"action": "reject", "reason": "Təkrar müraciət."})],
+        )
+        .await,
+    );
+    let returned = create(app, &resident, meter_damage("1000000001", true)).await;
+    etags.push(
+        walk(
+            app,
+            &returned,
+            &supervisor,
+            &[json!({"action": "return-for-correction",
+        "correction": {"steps": ["contact"], "request": "Başqa nömrə yazın."}})],
+        )
+        .await,
+    );
+    let cancelled = create(app, &resident, meter_damage("1000000002", false)).await;
+    app.post(
+        &format!("/api/v1/applications/{cancelled}/cancel"),
+        &resident,
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    let scheduled = create(app, &resident, meter_damage("1000000002", true)).await;
+    etags.push(walk(app, &scheduled, &supervisor, &[accept.clone(), schedule]).await);
+    documents(app, &resident, &completed, &mut found).await;
     found
         .numbers
-        .push(string(&submitted.assert_status(201)["number"]));
-    let draft = app
-        .create(
-            &resident,
-            json!({"kind": "meter-damage-investigation",
-                "subscriber": {"type": "residential", "subscriber_code": "1000000002"}}),
-        )
-        .await;
-    found
-        .numbers
-        .push(string(&draft.assert_status(201)["number"]));
+        .extend([completed, rejected, returned, cancelled, scheduled]);
 
     // A business's draft.
     let business = app
         .token(demo::BUSINESS_REPRESENTATIVE, Some(demo::BUSINESS))
         .await;
-    let business_draft = app
-        .create(&business, json!({"kind": "meter-damage-investigation"}))
-        .await;
-    found
-        .numbers
-        .push(string(&business_draft.assert_status(201)["number"]));
+    found.numbers.push(
+        create(
+            app,
+            &business,
+            json!({"kind": "meter-damage-investigation"}),
+        )
+        .await,
+    );
 
-    // An approved transfer, which produced a document with a signed link.
+    // A transfer approved (which produced a document with a signed link), and a name change
+    // under review.
     let owner = app.token(demo::NEW_OWNER, None).await;
-    let transfer = app
-        .create(&owner, json!({"kind": "account-change",
-            "account": {"variant": "transfer", "subscriber_code": "1000000004"},
-            "property": {"district": "AZ-BA-NRM", "registry_number": "110033056204", "registration_number": "2026-203517", "property_type": "apartment"},
-            "contact": {"mobile_numbers": ["051 234 56 78"]}, "submit": true}))
-        .await;
-    let number = string(&transfer.assert_status(201)["number"]);
-    let operator = app
-        .staff_token("op-qeydiyyat-fuzz", "operator", Some("BAKI-QEYDIYYAT"))
-        .await;
-    let (_, etag) = app.read(&number, &operator).await;
-    let review = app
-        .act(
-            &number,
-            &operator,
-            Some(&etag),
-            json!({"action": "start-review"}),
+    let transfer = create(app, &owner, json!({"kind": "account-change",
+        "account": {"variant": "transfer", "subscriber_code": "1000000004"},
+        "property": {"district": "AZ-BA-NRM", "registry_number": "110033056204", "registration_number": "2026-203517", "property_type": "apartment"},
+        "contact": {"mobile_numbers": ["051 234 56 78"]}, "submit": true})).await;
+    etags.push(
+        walk(
+            app,
+            &transfer,
+            &supervisor,
+            &[
+                json!({"action": "start-review"}),
+                json!({"action": "approve"}),
+            ],
         )
-        .await;
-    app.act(
-        &number,
-        &operator,
-        Some(&review.etag()),
-        json!({"action": "approve"}),
-    )
-    .await
-    .assert_status(200);
-    let documents = app
-        .get(
-            &format!("/api/v1/applications/{number}/documents"),
-            Some(&owner),
+        .await,
+    );
+    documents(app, &owner, &transfer, &mut found).await;
+    found.numbers.push(transfer);
+    let renamed = app.token(demo::RENAMED, None).await;
+    let name_change = create(app, &renamed, json!({"kind": "account-change",
+        "account": {"variant": "name-change", "subscriber_code": "1000000003"},
+        "property": {"district": "AZ-BA-NSM", "registry_number": "110022034718", "registration_number": "2019-117642", "property_type": "apartment"},
+        "contact": {"mobile_numbers": ["077 555 44 33"]}, "submit": true})).await;
+    etags.push(
+        walk(
+            app,
+            &name_change,
+            &supervisor,
+            &[json!({"action": "start-review"})],
         )
-        .await;
-    for document in documents
-        .assert_status(200)
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        found.document_ids.extend(document["id"].as_i64());
-        let link = string(&document["signed_url"]);
-        let query = link.split_once('?').map(|(_, q)| q).unwrap_or_default();
-        for pair in query.split('&') {
-            match pair.split_once('=') {
-                Some(("expires", value)) => found.link_expires.extend(value.parse::<i64>().ok()),
-                Some(("signature", value)) => found.link_signatures.push(value.to_owned()),
-                _ => {}
-            }
-        }
-    }
-    found.numbers.push(number);
+        .await,
+    );
+    // One submitted and one accepted, for the workflow actions to act on.
+    let debtor = app.token(demo::RENAMED_WITH_DEBT, None).await;
+    let submitted = create(app, &debtor, meter_damage("1000000006", true)).await;
+    etags.push(app.read(&submitted, &supervisor).await.1);
+    let accepted = create(app, &owner, meter_damage("1000000004", true)).await;
+    etags.push(walk(app, &accepted, &supervisor, &[accept]).await);
+    found.numbers.extend([name_change, submitted, accepted]);
+    found.etags = etags;
 
     // The dispatcher fails the SMS and the webhook deliveries (one attempt each): wait for them.
-    let supervisor = app.staff_token("supervisor-fuzz", "supervisor", None).await;
     let subscription_id = found.webhook_ids.first().copied().unwrap_or(1);
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
@@ -341,7 +421,7 @@ bearer = {sms}
         bearer = quoted(bearer),
         sms = quoted(SMS_REPORT_TOKEN),
     );
-    let etags: Vec<String> = (1..=6).map(|v| format!("\"v{v}\"")).collect();
+    let etags = &fixtures.etags;
     for part in [
         dictionary("numbers", &fixtures.numbers),
         dictionary("document_ids", &fixtures.document_ids),
@@ -350,7 +430,7 @@ bearer = {sms}
         dictionary("webhook_ids", &fixtures.webhook_ids),
         dictionary("delivery_ids", &fixtures.delivery_ids),
         dictionary("message_ids", &fixtures.message_ids),
-        dictionary("etags", &etags),
+        dictionary("etags", etags),
         dictionary(
             "subscriber_codes",
             &["1000000001", "1000000002", "1000000005"],
