@@ -408,8 +408,12 @@ content_type_conformance.enabled = true
 response_headers_conformance.enabled = true
 response_schema_conformance.enabled = true
 
+# The stateful phase follows the contract's links (and those schemathesis infers): a created
+# application into its reads and steps, a read's ETag into the next action. Its scenarios are
+# cheap next to the other phases, so it gets more of them.
 [phases.stateful]
-max-steps = 6
+max-steps = 8
+generation.max-examples = {stateful_examples}
 
 [auth.openapi.bearer]
 bearer = {bearer}
@@ -420,6 +424,7 @@ bearer = {sms}
 "#,
         bearer = quoted(bearer),
         sms = quoted(SMS_REPORT_TOKEN),
+        stateful_examples = max_examples.parse::<u32>().unwrap_or(10).saturating_mul(6),
     );
     let etags = &fixtures.etags;
     for part in [
