@@ -90,7 +90,7 @@ pub async fn retry(
 #[schema(example = json!({"reference": "gw-7f3a9c", "status": "delivered"}))]
 pub struct DeliveryReport {
     /// The gateway's `message_id` from its answer to the send.
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
     pub reference: String,
     pub status: ReportedStatus,
     /// Why it was not delivered.
