@@ -19,7 +19,7 @@
 //! and ETags are offered to schemathesis as dictionaries, beside what it generates.
 //!
 //! `SCHEMATHESIS_SEED` replays a run; `SCHEMATHESIS_MAX_EXAMPLES` explores further (default 10
-//! per operation and phase, 60 stateful scenarios: about two and a half minutes, both databases
+//! per operation and phase, 40 stateful scenarios: about two and a half minutes, both databases
 //! side by side);
 //! `SCHEMATHESIS_REPORT_DIR` keeps each run's configuration, output and reports.
 
@@ -437,7 +437,7 @@ bearer = {sms}
 "#,
         bearer = quoted(bearer),
         sms = quoted(SMS_REPORT_TOKEN),
-        stateful_examples = max_examples.parse::<u32>().unwrap_or(10).saturating_mul(6),
+        stateful_examples = max_examples.parse::<u32>().unwrap_or(10).saturating_mul(4),
     );
     let etags = &fixtures.etags;
     for part in [
