@@ -61,7 +61,115 @@ pub fn openapi(mode: Mode) -> utoipa::openapi::OpenApi {
         .split_for_parts();
     add_security_scheme(&mut api);
     add_problem_responses(&mut api);
+    add_links(&mut api);
     api
+}
+
+/// Where a link's parameters come from.
+type Parameters = &'static [(&'static str, &'static str)];
+const CREATED_NUMBER: Parameters = &[("number", "$response.body#/number")];
+const SAME_NUMBER: Parameters = &[("number", "$request.path.number")];
+const SAME_NUMBER_AND_ETAG: Parameters = &[
+    ("number", "$request.path.number"),
+    ("If-Match", "$response.header.ETag"),
+];
+const FIRST_DOCUMENT: Parameters = &[
+    ("number", "$request.path.number"),
+    ("id", "$response.body#/0/id"),
+];
+const CREATED_ID: Parameters = &[("id", "$response.body#/id")];
+
+/// The operations a success leads to, with where their parameters come from (OpenAPI links):
+/// a created application's number into its reads and steps, a read's `ETag` into `If-Match`,
+/// a subscription's id into its operations. Clients and stateful testing follow them.
+/// (operation, status, parameters, [(link name, target operation)])
+type Links = (
+    &'static str,
+    &'static str,
+    Parameters,
+    &'static [(&'static str, &'static str)],
+);
+const LINKS: &[Links] = &[
+    (
+        "create-application",
+        "201",
+        CREATED_NUMBER,
+        &[
+            ("GetApplication", "get-application"),
+            ("UpdateApplication", "update-application"),
+            ("SubmitApplication", "submit-application"),
+            ("CancelApplication", "cancel-application"),
+            ("SetLanguage", "set-application-language"),
+            ("ListDocuments", "list-documents"),
+        ],
+    ),
+    (
+        "update-application",
+        "200",
+        SAME_NUMBER,
+        &[("SubmitApplication", "submit-application")],
+    ),
+    (
+        "get-application",
+        "200",
+        SAME_NUMBER_AND_ETAG,
+        &[
+            ("Act", "act-on-application"),
+            ("Assign", "assign-application"),
+        ],
+    ),
+    (
+        "act-on-application",
+        "200",
+        SAME_NUMBER_AND_ETAG,
+        &[("ActAgain", "act-on-application")],
+    ),
+    (
+        "assign-application",
+        "200",
+        SAME_NUMBER_AND_ETAG,
+        &[("Act", "act-on-application")],
+    ),
+    (
+        "list-documents",
+        "200",
+        FIRST_DOCUMENT,
+        &[("GetDocument", "get-document")],
+    ),
+    (
+        "create-webhook-subscription",
+        "201",
+        CREATED_ID,
+        &[
+            ("GetSubscription", "get-webhook-subscription"),
+            ("ListDeliveries", "list-webhook-deliveries"),
+            ("DeleteSubscription", "delete-webhook-subscription"),
+        ],
+    ),
+];
+
+fn add_links(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let id = operation.operation_id.clone().unwrap_or_default();
+            for (_, status, parameters, links) in LINKS.iter().filter(|l| l.0 == id) {
+                let Some(utoipa::openapi::RefOr::T(response)) =
+                    operation.responses.responses.get_mut(*status)
+                else {
+                    continue;
+                };
+                for (name, target) in *links {
+                    let link = parameters.iter().fold(
+                        utoipa::openapi::link::LinkBuilder::new().operation_id(*target),
+                        |link, (parameter, expression)| link.parameter(*parameter, *expression),
+                    );
+                    response
+                        .links
+                        .insert((*name).to_owned(), link.build().into());
+                }
+            }
+        }
+    }
 }
 
 /// The published contract as YAML.
@@ -455,6 +563,42 @@ mod tests {
     fn every_operation_has_its_problems_documented() {
         let api = openapi(Mode::Development);
         assert_eq!(operations_without_problem_table(&api), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_link_is_attached_and_names_an_operation_and_its_parameters() {
+        let api = serde_json::to_value(openapi(Mode::Production)).unwrap_or_default();
+        let mut operations = std::collections::HashMap::new();
+        for item in api["paths"].as_object().into_iter().flatten() {
+            for operation in item.1.as_object().into_iter().flatten().map(|o| o.1) {
+                operations.insert(
+                    operation["operationId"].as_str().unwrap_or_default(),
+                    operation,
+                );
+            }
+        }
+        for (source, status, parameters, links) in LINKS {
+            for (name, target) in *links {
+                let link = &operations[source]["responses"][status]["links"][name];
+                assert_eq!(
+                    link["operationId"],
+                    serde_json::json!(target),
+                    "{source} {name}"
+                );
+                let names: Vec<&str> = operations[target]["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["name"].as_str())
+                    .collect();
+                for (parameter, _) in *parameters {
+                    assert!(
+                        names.contains(parameter),
+                        "{target} has no parameter {parameter}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

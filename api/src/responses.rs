@@ -502,9 +502,11 @@ pub struct WorkView {
 #[schema(example = json!({"date": "2026-11-26", "from": "10:00:00", "to": "13:00:00"}))]
 pub struct InspectionVisitView {
     pub date: NaiveDate,
-    #[schema(value_type = String, example = "10:00:00")]
+    /// `HH:MM:SS` (or `HH:MM`).
+    #[schema(value_type = String, example = "10:00:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?$")]
     pub from: NaiveTime,
-    #[schema(value_type = String, example = "13:00:00")]
+    /// `HH:MM:SS` (or `HH:MM`).
+    #[schema(value_type = String, example = "13:00:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?$")]
     pub to: NaiveTime,
 }
 

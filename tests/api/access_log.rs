@@ -70,6 +70,10 @@ on_both_backends! {
         app.get("/api/v1/admin/personal-data-reads", Some(&supervisor)).await.assert_problem(403, "forbidden-role");
         let admin = app.staff_token("admin-01", "admin", None).await;
         app.get("/api/v1/admin/personal-data-reads?limit=0", Some(&admin)).await.assert_problem(400, "invalid-query-parameter");
+        for query in ["subject=5R7KQ2M%00", "reader=%07", &format!("subject={}", "1".repeat(101))] {
+            let refused = app.get(&format!("/api/v1/admin/personal-data-reads?{query}"), Some(&admin)).await;
+            assert_eq!(refused.assert_problem(400, "invalid-query-parameter")["errors"][0]["field"], json!(query.split('=').next().unwrap_or_default()));
+        }
         assert_eq!(reads(&app, "limit=1").await.len(), 1);
 
         // Nobody changes it, not even with SQL.

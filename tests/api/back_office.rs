@@ -258,6 +258,9 @@ on_both_backends! {
         assert_eq!(submitted_window.assert_status(200)["total"], json!(3));
         app.get("/api/v1/inbox?district=AZ-XX", Some(&supervisor)).await.assert_problem(400, "invalid-query-parameter");
         app.get("/api/v1/inbox?page=0", Some(&supervisor)).await.assert_problem(400, "invalid-query-parameter");
+        // The page is an int64 of the contract (found by the contract fuzzing: a larger one was echoed).
+        app.get("/api/v1/inbox?page=9223372036854775808", Some(&supervisor)).await.assert_problem(400, "invalid-query-parameter");
+        app.get("/api/v1/inbox?page=9223372036854775807", Some(&supervisor)).await.assert_status(200);
         let counts = app.get("/api/v1/inbox/counts", Some(&supervisor)).await;
         let submitted = counts.assert_status(200).as_array().into_iter().flatten().find(|c| c["status"] == json!("submitted")).cloned();
         assert_eq!(submitted, Some(json!({"status": "submitted", "count": 3})));

@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod catalogue;
 mod contract;
+mod contract_fuzz;
 mod documents;
 mod faults;
 mod hostile_input;

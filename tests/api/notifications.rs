@@ -478,6 +478,18 @@ async fn every_event_reaches_the_applicant_by_sms_and_email(backend: Backend) {
         report(REPORT_TOKEN).await.map(|r| r.status().as_u16()).ok(),
         Some(204)
     );
+    // A reference no gateway gives (a NUL byte failed the lookup on PostgreSQL) is refused.
+    let odd = app
+        .client
+        .post(app.url("/api/v1/callbacks/sms-delivery"))
+        .bearer_auth(REPORT_TOKEN)
+        .json(&json!({"reference": "gw-\u{0}1", "status": "failed"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    eservices_tests::Reply::from(odd)
+        .await
+        .assert_problem(422, "validation-failed");
     let (body, _) = app.read(&first, &resident).await;
     let delivered = &notifications_of(&body)[0];
     assert_eq!(delivered["status"], json!("delivered"));

@@ -13,7 +13,7 @@ use domain::codes::SubscriberCode;
     tag = "applicant",
     operation_id = "get-debt",
     security(("bearer" = [])),
-    params(("code" = String, Path, description = "A subscriber code (10 digits)", example = "1000000005")),
+    params(("code" = String, Path, description = "A subscriber code (10 digits)", pattern = "^[0-9]{10}$", example = "1000000005")),
     responses((status = 200, description = "The balance", body = DebtView))
 )]
 #[get("/subscriber-accounts/{code}/debt")]

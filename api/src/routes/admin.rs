@@ -2,8 +2,8 @@
 //! what and why. Read-only; nobody can change it.
 
 use crate::auth::AdminPrincipal;
-use crate::problem::{ApiError, ErrorCode};
-use crate::routes::page_limit;
+use crate::problem::ApiError;
+use crate::routes::{page_limit, query_text};
 use crate::state::{AppState, blocking};
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
@@ -32,18 +32,6 @@ pub struct AccessLogParams {
     /// At most this many, newest first (1–500, default 100).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-}
-
-/// A text filter of at most `max` characters (the contract's `maxLength`).
-fn at_most(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
-    if value.is_some_and(|v| v.chars().count() > max) {
-        return Err(ApiError::at_field(
-            ErrorCode::InvalidQueryParameter,
-            field,
-            format!("{field} is at most {max} characters"),
-        ));
-    }
-    Ok(())
 }
 
 /// One read of personal data.
@@ -84,11 +72,9 @@ pub async fn personal_data_reads(
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let limit = page_limit(params.limit, DEFAULT_LOG_PAGE, MAX_LOG_PAGE)?;
-    at_most("subject", params.subject.as_deref(), 100)?;
-    at_most("reader", params.reader.as_deref(), 100)?;
     let query = AccessLogQuery {
-        subject: params.subject,
-        reader_id: params.reader,
+        subject: query_text(params.subject, "subject", 100)?,
+        reader_id: query_text(params.reader, "reader", 100)?,
         from: params.from,
         to: params.to,
         limit,
@@ -159,13 +145,11 @@ pub async fn delegated_calls(
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let limit = page_limit(params.limit, DEFAULT_LOG_PAGE, MAX_LOG_PAGE)?;
-    at_most("client", params.client.as_deref(), 64)?;
-    at_most("applicant", params.applicant.as_deref(), 7)?;
+    let client = query_text(params.client, "client", 64)?;
+    let applicant = query_text(params.applicant, "applicant", 7)?;
     let log = state.delegated_calls.clone();
-    let calls = blocking(move || {
-        Ok(log.query(params.client.as_deref(), params.applicant.as_deref(), limit)?)
-    })
-    .await?;
+    let calls =
+        blocking(move || Ok(log.query(client.as_deref(), applicant.as_deref(), limit)?)).await?;
     let entries: Vec<DelegatedCallEntry> = calls
         .into_iter()
         .map(|c| DelegatedCallEntry {

@@ -132,7 +132,7 @@ pub async fn create_application(
     tag = "applications",
     operation_id = "update-application",
     security(("bearer" = [])),
-    params(("number" = String, Path, description = "The application number", example = "AC-2026-000001")),
+    params(("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "AC-2026-000001")),
     request_body = UpdateApplicationRequest,
     responses((status = 200, description = "The application with the steps changed", body = ApplicationView,
         headers(("ETag" = String, description = "Its new version"))))
@@ -168,7 +168,7 @@ pub async fn update_application(
     tag = "applications",
     operation_id = "submit-application",
     security(("bearer" = [])),
-    params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
+    params(("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001")),
     responses((status = 200, description = "Submitted", body = ApplicationView,
         headers(("ETag" = String, description = "Its new version"))))
 )]
@@ -196,7 +196,7 @@ pub async fn submit_application(
     tag = "applications",
     operation_id = "cancel-application",
     security(("bearer" = [])),
-    params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
+    params(("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001")),
     request_body(content = Option<CancelApplicationRequest>, description = "Optional reason"),
     responses((status = 200, description = "Cancelled", body = ApplicationView,
         headers(("ETag" = String, description = "Its new version"))))
@@ -244,7 +244,7 @@ pub async fn cancel_application(
     tag = "applications",
     operation_id = "get-application",
     security(("bearer" = [])),
-    params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
+    params(("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001")),
     responses((status = 200, description = "The application", body = ApplicationView,
         headers(("ETag" = String, description = "Its version, for If-Match"))))
 )]

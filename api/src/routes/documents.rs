@@ -77,7 +77,7 @@ fn file(info: &DocumentInfo, content: Vec<u8>) -> HttpResponse {
     tag = "documents",
     operation_id = "list-documents",
     security(("bearer" = [])),
-    params(("number" = String, Path, description = "The application number", example = "AC-2026-000001")),
+    params(("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "AC-2026-000001")),
     responses((status = 200, description = "The documents, oldest first", body = [DocumentView]))
 )]
 #[get("/applications/{number}/documents")]
@@ -112,8 +112,8 @@ pub async fn list_documents(
     operation_id = "get-document",
     security(("bearer" = [])),
     params(
-        ("number" = String, Path, description = "The application number", example = "AC-2026-000001"),
-        ("id" = i64, Path, description = "The document's id", example = 1)
+        ("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "AC-2026-000001"),
+        ("id" = i64, Path, minimum = 1, description = "The document's id", example = 1)
     ),
     responses((status = 200, description = "The document", content_type = "application/pdf", body = PdfFile))
 )]
@@ -166,8 +166,8 @@ pub struct LinkParams {
     tag = "documents",
     operation_id = "get-document-by-link",
     params(
-        ("number" = String, Path, description = "The application number", example = "AC-2026-000001"),
-        ("id" = i64, Path, description = "The document's id", example = 1),
+        ("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "AC-2026-000001"),
+        ("id" = i64, Path, minimum = 1, description = "The document's id", example = 1),
         LinkParams
     ),
     responses((status = 200, description = "The document", content_type = "application/pdf", body = PdfFile))
@@ -176,11 +176,13 @@ pub struct LinkParams {
 pub async fn get_document_by_link(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    params: web::Query<LinkParams>,
+    params: Result<web::Query<LinkParams>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let (number, id) = path.into_inner();
-    // Whatever is wrong with a link, it is "not valid": it was not made as it stands.
+    // Whatever is wrong with a link, it is "not valid": it was not made as it stands. That holds
+    // for a query that does not parse too (a repeated `expires`, say), which is no 400.
     let invalid = || ApiError::new(ErrorCode::LinkInvalid, "the link is not valid");
+    let params = params.map_err(|_| invalid())?;
     let id = parse_id(&id).map_err(|_| invalid())?;
     let expires = params
         .expires

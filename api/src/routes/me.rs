@@ -71,7 +71,7 @@ pub async fn head_codes(
     tag = "applicant",
     operation_id = "list-metering-points",
     security(("bearer" = [])),
-    params(("head_code" = String, Path, description = "A head code of the business (8 digits)", example = "50000001")),
+    params(("head_code" = String, Path, description = "A head code of the business (8 digits)", pattern = "^[0-9]{8}$", example = "50000001")),
     responses((status = 200, description = "The metering points under the head code", body = [MeteringPointView]))
 )]
 #[get("/me/head-codes/{head_code}/metering-points")]

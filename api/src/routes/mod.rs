@@ -89,6 +89,25 @@ pub(crate) fn page_limit(given: Option<u32>, default: u32, max: u32) -> Result<u
     }
 }
 
+/// A free-text query parameter (a filter): at most `max` characters and no control characters,
+/// which no identifier has and PostgreSQL cannot even compare (a NUL byte fails the query).
+pub(crate) fn query_text(
+    given: Option<String>,
+    field: &str,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    match given {
+        Some(text) if text.chars().count() > max || text.chars().any(char::is_control) => {
+            Err(ApiError::at_field(
+                ErrorCode::InvalidQueryParameter,
+                field,
+                format!("{field} is at most {max} characters, without control characters"),
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
 /// An application with its version as `ETag`.
 pub(crate) fn with_etag(view: ApplicationView) -> HttpResponse {
     HttpResponse::Ok()

@@ -46,7 +46,7 @@ pub async fn list_failed(
     tag = "back-office",
     operation_id = "retry-notification",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The message's id", example = 41)),
+    params(("id" = i64, Path, minimum = 1, description = "The message's id", example = 41)),
     responses((status = 202, description = "Queued again"))
 )]
 #[post("/staff/notifications/{id}/retry")]
@@ -195,7 +195,7 @@ pub struct LanguageRequest {
     tag = "applications",
     operation_id = "set-application-language",
     security(("bearer" = [])),
-    params(("number" = String, Path, description = "The application number", example = "MD-2026-000001")),
+    params(("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001")),
     request_body = LanguageRequest,
     responses((status = 200, description = "Changed", body = ApplicationView,
         headers(("ETag" = String, description = "Its new version"))))

@@ -38,10 +38,11 @@ pub enum InboxSort {
 pub struct InboxParams {
     pub status: Option<Status>,
     pub kind: Option<ApplicationKind>,
-    /// A district code.
+    /// A district code (`GET /api/v1/districts`).
+    #[param(pattern = "^AZ-[A-Z]{2,3}(-[A-Z]{3})?$", example = "AZ-BA-YSM")]
     pub district: Option<String>,
     /// An operator's identifier (1 to 64 characters).
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     pub assignee: Option<String>,
     /// Submitted at or after (RFC 3339).
     pub submitted_from: Option<DateTime<Utc>>,
@@ -108,11 +109,12 @@ pub async fn inbox(
     let params = params.into_inner();
     let limit = crate::routes::page_limit(params.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let page = params.page.unwrap_or(1);
-    if page == 0 {
+    // The contract's `page` is an int64, and the page is given back: beyond it, no page.
+    if page == 0 || page > i64::MAX.unsigned_abs() {
         return Err(ApiError::at_field(
             ErrorCode::InvalidQueryParameter,
             "page",
-            "pages count from 1",
+            "pages count from 1 (to 2^63 - 1)",
         ));
     }
     let district = params
@@ -275,7 +277,7 @@ pub struct ActionRequest {
     operation_id = "act-on-application",
     security(("bearer" = [])),
     params(
-        ("number" = String, Path, description = "The application number", example = "MD-2026-000001"),
+        ("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001"),
         ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"")
     ),
     request_body = ActionRequest,
@@ -360,7 +362,7 @@ pub struct AssignmentRequest {
     operation_id = "assign-application",
     security(("bearer" = [])),
     params(
-        ("number" = String, Path, description = "The application number", example = "MD-2026-000001"),
+        ("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001"),
         ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"")
     ),
     request_body = AssignmentRequest,

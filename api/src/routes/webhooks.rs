@@ -272,7 +272,7 @@ pub async fn list_subscriptions(
     tag = "webhooks",
     operation_id = "get-webhook-subscription",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The subscription's id", example = 1)),
+    params(("id" = i64, Path, minimum = 1, description = "The subscription's id", example = 1)),
     responses((status = 200, description = "The subscription", body = SubscriptionView))
 )]
 #[get("/webhooks/{id}")]
@@ -293,7 +293,7 @@ pub async fn get_subscription(
     tag = "webhooks",
     operation_id = "delete-webhook-subscription",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The subscription's id", example = 1)),
+    params(("id" = i64, Path, minimum = 1, description = "The subscription's id", example = 1)),
     responses((status = 204, description = "Stopped"))
 )]
 #[delete("/webhooks/{id}")]
@@ -316,7 +316,7 @@ pub async fn delete_subscription(
     tag = "webhooks",
     operation_id = "list-webhook-deliveries",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The subscription's id", example = 1)),
+    params(("id" = i64, Path, minimum = 1, description = "The subscription's id", example = 1)),
     responses((status = 200, description = "The delivery log", body = Vec<DeliveryView>))
 )]
 #[get("/webhooks/{id}/deliveries")]
@@ -362,8 +362,8 @@ pub async fn list_deliveries(
     operation_id = "redeliver-webhook",
     security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "The subscription's id", example = 1),
-        ("delivery" = i64, Path, description = "The delivery's id", example = 41)
+        ("id" = i64, Path, minimum = 1, description = "The subscription's id", example = 1),
+        ("delivery" = i64, Path, minimum = 1, description = "The delivery's id", example = 41)
     ),
     responses((status = 202, description = "Queued again"))
 )]
