@@ -142,7 +142,12 @@ pub async fn guard(
     mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if !changes_something(request.method()) {
+    // Only operations that exist: a method a path does not serve gets its 405 whatever the key.
+    let served = request
+        .app_data::<web::Data<crate::routes::fallback::RouteTable>>()
+        .and_then(|table| table.methods_at(request.path()))
+        .is_some_and(|methods| methods.iter().any(|m| m == request.method().as_str()));
+    if !changes_something(request.method()) || !served {
         return Ok(next.call(request).await?.map_into_boxed_body());
     }
     let key = match key_of(&request) {

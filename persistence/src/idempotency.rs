@@ -161,7 +161,8 @@ impl IdempotencyKeys {
                     body,
                 }));
             }
-            if row.committed {
+            // A holder within its lease may be about to store its response, even after its commit.
+            if row.committed && row.locked_until <= now {
                 return Ok(Claimed::Interrupted);
             }
             if row.locked_until > now {

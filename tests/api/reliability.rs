@@ -130,6 +130,10 @@ on_both_backends! {
         app.request_with(Method::POST, "/api/v1/applications", Some("not-a-token"), Some(&draft()), &[(KEY, "a")])
             .await
             .assert_problem(401, "unauthenticated");
+        // A method the path does not serve is 405, key or not.
+        app.request_with(Method::PUT, "/api/v1/applications", Some(&token), Some(&draft()), &[(KEY, "a")])
+            .await
+            .assert_problem(405, "method-not-allowed");
         // Reads ignore the header.
         app.request_with(Method::GET, "/api/v1/me/applications", Some(&token), None, &[(KEY, "with space")])
             .await
