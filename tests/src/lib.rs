@@ -282,20 +282,8 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        Reply::read(
-            request
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("request to {path} failed: {e}")),
-        )
-        .await
+        self.request_with(method, path, token, body.as_ref(), &[])
+            .await
     }
 
     /// Any request with extra headers.
