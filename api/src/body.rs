@@ -98,15 +98,44 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// The largest body this app accepts.
+pub(crate) fn limit_of(request: &HttpRequest) -> usize {
+    request
+        .app_data::<web::Data<BodyLimit>>()
+        .map_or(DEFAULT_LIMIT, |limit| limit.0)
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the body may be at most {limit} bytes"),
+    )
+}
+
+/// Reads a whole payload, refusing it (413) as soon as it passes `limit` bytes.
+pub(crate) async fn read_limited(
+    payload: &mut Payload,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|_| ApiError::new(ErrorCode::MalformedJson, "the body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Reads the body: `None` when there is none; refuses a body over the limit (before reading more
 /// than the limit) and a body that is not JSON.
 fn read(
     request: &HttpRequest,
     payload: &mut Payload,
 ) -> LocalBoxFuture<'static, Result<Option<web::BytesMut>, ApiError>> {
-    let limit = request
-        .app_data::<web::Data<BodyLimit>>()
-        .map_or(DEFAULT_LIMIT, |limit| limit.0);
+    let limit = limit_of(request);
     let json = is_json(request);
     let declared_length = request
         .headers()
@@ -115,25 +144,10 @@ fn read(
         .and_then(|v| v.parse::<usize>().ok());
     let mut payload = payload.take();
     Box::pin(async move {
-        let too_large = || {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("the body may be at most {limit} bytes"),
-            )
-        };
         if declared_length.is_some_and(|length| length > limit) {
-            return Err(too_large());
+            return Err(too_large(limit));
         }
-        let mut body = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|_| {
-                ApiError::new(ErrorCode::MalformedJson, "the body could not be read")
-            })?;
-            if body.len() + chunk.len() > limit {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_limited(&mut payload, limit).await?;
         if body.is_empty() {
             return Ok(None);
         }

@@ -14,7 +14,6 @@
 //! - Keys belong to the token's subject (and business); without a valid token the header is
 //!   ignored and the operation answers 401. Keys are kept `IDEMPOTENCY_KEY_HOURS`.
 
-use crate::body::BodyLimit;
 use crate::problem::{ApiError, ErrorCode};
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
@@ -23,7 +22,6 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
 use base64::Engine;
-use futures_util::StreamExt;
 use persistence::idempotency::{Claim, ClaimTimes, Claimed, StoredResponse};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -92,27 +90,11 @@ fn request_hash(request: &ServiceRequest, body: &[u8]) -> String {
 
 /// Reads the whole body (up to the limit) so that it can be hashed, and puts it back.
 async fn take_body(request: &mut ServiceRequest) -> Result<web::Bytes, ApiError> {
-    let limit = request
-        .app_data::<web::Data<BodyLimit>>()
-        .map_or(64 * 1024, |l| l.0);
+    let limit = crate::body::limit_of(request.request());
     let mut payload = request.take_payload();
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::new(
-                ErrorCode::MalformedJson,
-                "the request body could not be read",
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("the body may be at most {limit} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
+    let body = crate::body::read_limited(&mut payload, limit)
+        .await?
+        .freeze();
     request.set_payload(Payload::from(body.clone()));
     Ok(body)
 }

@@ -7,7 +7,7 @@
 //! The limits are per process: with N instances behind a balancer a client gets up to N times
 //! the allowance. The balancer should keep its own per-address limit.
 
-use crate::auth::{Authenticator, VerifiedToken};
+use crate::auth::Authenticator;
 use crate::problem::{ApiError, ErrorCode};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -89,19 +89,6 @@ fn refilled(bucket: Bucket, now: Instant, per_minute: u64, capacity: u64) -> u64
         .min(capacity)
 }
 
-/// The request's bearer token, verified, or `None` when there is none or it does not verify
-/// (the operation's extractor then answers 401 with the reason).
-async fn verified_token(request: &ServiceRequest) -> Option<VerifiedToken> {
-    let authenticator = request.app_data::<web::Data<Authenticator>>()?.clone();
-    let header = request
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let token = crate::auth::bearer_token(header)?.to_owned();
-    authenticator.verify(&token).await.ok()
-}
-
 /// Paths outside the limit: the balancer's health checks and the SMS gateway's delivery
 /// reports (which carry the gateway's own token) come from a few addresses, often all of
 /// them through one proxy.
@@ -114,7 +101,8 @@ pub async fn admit(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let token = verified_token(&request).await;
+    // `None` without a token or when it does not verify: the operation then answers 401 or 503.
+    let token = Authenticator::verified(request.request()).await.ok();
     let client = match &token {
         // A service account acting for applicants (the e-gov portal) has a bucket per applicant.
         Some(token) => format!("token:{}", token.key_owner(request.headers())),
