@@ -1,0 +1,342 @@
+//! The benchmark (docs/BENCHMARKS.md): one command builds the service in release mode, makes a
+//! PostgreSQL cluster of its own, loads a data set of each chosen size, starts the service, drives
+//! each scenario from this process over loopback, captures the SQL the service issued for it and
+//! replays that SQL with pgbench as the ceiling, and writes a report.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::float_arithmetic,
+    clippy::as_conversions,
+    reason = "a measuring tool: it prints its report, and rates and ratios are floats"
+)]
+
+mod capture;
+mod cluster;
+mod drive;
+mod pgbench;
+mod report;
+mod service;
+mod stats;
+mod workload;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use workload::{Scenario, Workload};
+
+#[derive(Debug, Parser)]
+#[command(name = "eservices-bench", about = "The service under load, measured against pgbench replaying its own SQL (docs/BENCHMARKS.md)")]
+struct Options {
+    /// Data set sizes in applications, comma-separated; each gets a database of its own.
+    #[arg(long, value_delimiter = ',', default_value = "10000,1000000")]
+    applications: Vec<u64>,
+    /// Database connections of the service's pool, and of pgbench.
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+    /// Concurrent HTTP callers in the closed loop that finds the maximum throughput.
+    #[arg(long, default_value_t = 16)]
+    callers: usize,
+    /// Seconds each measurement counts (after a warm-up of a third of it).
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Sample requests captured per scenario (each becomes one pgbench script).
+    #[arg(long, default_value_t = 16)]
+    samples: usize,
+    /// Where the report, the captured scripts and the logs go.
+    #[arg(long, default_value = "target/bench")]
+    out: PathBuf,
+    /// A run of seconds that checks the benchmark works: a small data set, a debug build, one
+    /// second a measurement. Its figures mean nothing.
+    #[arg(long)]
+    smoke: bool,
+    /// Port of the benchmark's own PostgreSQL.
+    #[arg(long, default_value_t = 54329)]
+    pg_port: u16,
+    /// Port of the service.
+    #[arg(long, default_value_t = 58080)]
+    port: u16,
+}
+
+fn main() -> ExitCode {
+    let mut options = Options::parse();
+    if options.smoke {
+        options.applications = vec![2000];
+        options.seconds = 1;
+        options.samples = 2;
+        options.connections = options.connections.min(4);
+        options.callers = options.callers.min(8);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("eservices-bench: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("eservices-bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: &Options) -> Result<()> {
+    let root = service::workspace_root();
+    let out = if options.out.is_absolute() {
+        options.out.clone()
+    } else {
+        root.join(&options.out)
+    };
+    std::fs::create_dir_all(&out)?;
+    eprintln!("building the service ({})", if options.smoke { "debug" } else { "release" });
+    let binary = service::build(!options.smoke)?;
+    let cluster_dir = std::env::temp_dir().join(format!("eservices-bench-pg-{}", options.pg_port));
+    eprintln!("starting PostgreSQL in {}", cluster_dir.display());
+    let cluster = cluster::Cluster::create(&cluster_dir, options.pg_port)?;
+    let mut reports = Vec::new();
+    for &size in &options.applications {
+        reports.push(run_size(options, &cluster, &binary, &out, size).await?);
+    }
+    cluster.stop()?;
+    let text = report::markdown(options.connections, options.callers, options.seconds, &mut reports);
+    let name = if options.smoke { "smoke.md" } else { "report.md" };
+    std::fs::write(out.join(name), &text)?;
+    println!("{text}");
+    eprintln!("written to {}", out.join(name).display());
+    if options.smoke {
+        report::check_smoke(&reports)?;
+    }
+    Ok(())
+}
+
+fn environment(options: &Options, database_url: &str, data_dir: &std::path::Path) -> Vec<(String, String)> {
+    [
+        ("APP_MODE", "development"),
+        ("HOST", "127.0.0.1"),
+        ("PORT", &options.port.to_string()),
+        ("DATABASE_URL", database_url),
+        ("DATA_DIR", &data_dir.display().to_string()),
+        ("DATABASE_POOL_SIZE", &options.connections.to_string()),
+        // The outbox is delivered by a worker of its own in this measurement: its sending is
+        // not the request path the scenarios measure.
+        ("DISPATCHER", "off"),
+        // A few hundred callers send thousands of requests a second each: a per-caller limit
+        // would measure the limiter.
+        ("RATE_LIMIT_PER_MINUTE", "0"),
+        ("LOG_FORMAT", "json"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+async fn run_size(
+    options: &Options,
+    cluster: &cluster::Cluster,
+    binary: &std::path::Path,
+    out: &std::path::Path,
+    size: u64,
+) -> Result<report::SizeReport> {
+    let database = format!("bench_{size}");
+    let dir = out.join(&database);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let log = dir.join("service.log");
+    let data_dir = dir.join("data");
+    cluster.sql("postgres", &format!("DROP DATABASE IF EXISTS {database}"))?;
+    cluster.sql("postgres", &format!("CREATE DATABASE {database}"))?;
+    let env = environment(options, &cluster.url(&database), &data_dir);
+
+    // Start-up on an empty database: the migrations and the demo seed run first.
+    eprintln!("[{size}] start-up on an empty database");
+    let first = service::Service::start(binary, &env, options.port, &log).await?;
+    let start_up_empty = first.start_up;
+    first.stop()?;
+
+    eprintln!("[{size}] loading {size} applications");
+    let submitters = if options.smoke { 200 } else { 25_000 };
+    let loading = Instant::now();
+    let citizens = (size / 4).max(100);
+    cluster.script(
+        &database,
+        &include_str!("../sql/dataset.sql")
+            .replace("{applications}", &size.to_string())
+            .replace("{citizens}", &citizens.to_string())
+            .replace("{submitters}", &submitters.to_string()),
+    )?;
+    let load_time = loading.elapsed();
+    let counted = cluster.sql(
+        &database,
+        "SELECT (SELECT count(*) FROM applications) || ' ' || (SELECT count(*) FROM application_timeline)",
+    )?;
+
+    eprintln!("[{size}] start-up on the loaded database");
+    let service = service::Service::start(binary, &env, options.port, &log).await?;
+    let start_up_loaded = service.start_up;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_kib = service.resident_kib()?;
+
+    let workload = Arc::new(
+        Workload::prepare(cluster, &database, &service.base, 1000, submitters.min(5000)).await?,
+    );
+
+    eprintln!("[{size}] capturing the SQL of each scenario");
+    let captured = capture_all(options, cluster, &database, &service.base, &workload).await?;
+
+    let mut scenarios = Vec::new();
+    let peak = Arc::new(AtomicU64::new(0));
+    for scenario in Scenario::ALL {
+        eprintln!("[{size}] {}", scenario.name());
+        let warm_up = Duration::from_millis(options.seconds * 1000 / 3);
+        let measure = Duration::from_secs(options.seconds);
+        let sampling = Arc::new(AtomicBool::new(true));
+        let sampler = sample_memory(service.pid(), sampling.clone(), peak.clone());
+        let busiest = drive::closed_loop(&service.base, &workload, scenario, options.callers, warm_up, measure).await?;
+        let max_rate = busiest.latencies.len() as f64 / measure.as_secs_f64();
+        let half = drive::open_loop(
+            &service.base,
+            &workload,
+            scenario,
+            (max_rate / 2.0).round().max(1.0) as u64,
+            warm_up,
+            measure,
+        )
+        .await?;
+        sampling.store(false, Ordering::Relaxed);
+        let _ = sampler.join();
+        let samples = captured
+            .get(&scenario.name().to_owned())
+            .context("a scenario without captured SQL")?;
+        let (scripts, definitions) =
+            capture::write_scripts(&dir.join("scripts"), scenario.name(), samples)?;
+        // Warm the replay's connections and plans as the service's are warm.
+        pgbench::run(cluster, &database, &scripts, &definitions, options.connections, warm_up.max(Duration::from_secs(1)), &dir.join("pgbench-warm-up"))?;
+        let ceiling = pgbench::run(
+            cluster,
+            &database,
+            &scripts,
+            &definitions,
+            options.connections,
+            measure,
+            &dir.join(format!("pgbench-{}", scenario.name())),
+        )?;
+        scenarios.push(report::ScenarioReport {
+            scenario,
+            statements: samples
+                .iter()
+                .map(|s| s.statements.len())
+                .sum::<usize>()
+                / samples.len().max(1),
+            busiest,
+            half,
+            ceiling,
+        });
+    }
+    let load_kib = peak.load(Ordering::Relaxed);
+    service.stop()?;
+    Ok(report::SizeReport {
+        applications: size,
+        rows: counted.trim().to_owned(),
+        load_time,
+        start_up_empty,
+        start_up_loaded,
+        idle_kib,
+        load_kib,
+        scenarios,
+    })
+}
+
+/// Sends `samples` requests of each scenario one at a time between markers, with statement
+/// logging on, and reads back what the service's connections ran for each.
+async fn capture_all(
+    options: &Options,
+    cluster: &cluster::Cluster,
+    database: &str,
+    base: &str,
+    workload: &Workload,
+) -> Result<std::collections::BTreeMap<String, Vec<capture::Captured>>> {
+    let log = cluster.csv_log();
+    let offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let client = drive::client(1)?;
+    cluster.log_statements(true)?;
+    let mut expected = Vec::new();
+    for scenario in Scenario::ALL {
+        for k in 0..options.samples {
+            let marker = format!("{}:{}", scenario.name(), k);
+            cluster.sql(database, &format!("SELECT '{}{marker}'", capture::MARKER))?;
+            // Spread the samples over the callers, not the first few.
+            let request = workload.request(scenario, k * 37)?;
+            let code = request
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer("/subscriber/subscriber_code"))
+                .and_then(serde_json::Value::as_str)
+                // The target an open application holds (domain: Steps::target_key).
+                .map(|code| format!("subscriber:{code}"));
+            let (status, body) = drive::send(&client, base, request).await?;
+            if status != scenario.expected_status() {
+                cluster.log_statements(false)?;
+                bail!("{} answered {status}: {body}", scenario.name());
+            }
+            let number = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|b| b.get("number").and_then(serde_json::Value::as_str).map(str::to_owned));
+            expected.push((scenario, marker, number, code));
+        }
+    }
+    cluster.sql(database, &format!("SELECT '{}end'", capture::MARKER))?;
+    cluster.log_statements(false)?;
+    // The collector writes the log a moment later.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut groups = capture::read_log(&log, offset, database)?;
+    let mut captured: std::collections::BTreeMap<String, Vec<capture::Captured>> = Default::default();
+    for (scenario, marker, number, code) in expected {
+        let statements = groups.remove(&marker).unwrap_or_default();
+        if statements.is_empty() {
+            bail!("no statements were captured for {marker}: is the service on this cluster?");
+        }
+        let sample = if scenario == Scenario::Submit {
+            capture::Captured {
+                statements,
+                unique_values: number.into_iter().collect(),
+                unique_in_application_insert: code.into_iter().collect(),
+            }
+        } else {
+            capture::Captured {
+                statements,
+                ..Default::default()
+            }
+        };
+        captured.entry(scenario.name().to_owned()).or_default().push(sample);
+    }
+    Ok(captured)
+}
+
+/// Samples the service's resident memory every 100 ms while `running`, keeping the peak.
+fn sample_memory(pid: u32, running: Arc<AtomicBool>, peak: Arc<AtomicU64>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while running.load(Ordering::Relaxed) {
+            if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                && let Some(kib) = status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("VmRSS:"))
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|kib| kib.parse::<u64>().ok())
+            {
+                peak.fetch_max(kib, Ordering::Relaxed);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+}
