@@ -269,6 +269,44 @@ pub enum KeyError {
 pub struct Authenticator {
     source: KeySource,
     validation: Validation,
+    recent: Arc<RecentTokens>,
+}
+
+/// Tokens verified lately, by the SHA-256 of their exact text. A portal sends the same token
+/// with every call of a session, and checking an Ed25519 or ES256 signature is the most costly
+/// step of a small request; a token is taken from here only while it has not expired and for at
+/// most `RECENT_TOKEN_SECONDS`, so that a key withdrawn from the identity provider's JWKS stops
+/// being accepted within that time.
+#[derive(Debug, Default)]
+struct RecentTokens {
+    entries:
+        std::sync::Mutex<std::collections::HashMap<[u8; 32], (VerifiedToken, std::time::Instant)>>,
+}
+
+const RECENT_TOKEN_SECONDS: u64 = 60;
+/// Beyond this many, the remembered tokens are forgotten at once (a simple bound on memory:
+/// about 1 KB each).
+const RECENT_TOKENS_MAX: usize = 10_000;
+
+impl RecentTokens {
+    fn get(&self, digest: &[u8; 32], leeway_seconds: u64) -> Option<VerifiedToken> {
+        let entries = self.entries.lock().ok()?;
+        let (token, verified_at) = entries.get(digest)?;
+        let now = chrono::Utc::now().timestamp();
+        let leeway = i64::try_from(leeway_seconds).unwrap_or(i64::MAX);
+        let fresh = verified_at.elapsed().as_secs() < RECENT_TOKEN_SECONDS
+            && now <= token.claims.exp.saturating_add(leeway);
+        fresh.then(|| token.clone())
+    }
+
+    fn put(&self, digest: [u8; 32], token: &VerifiedToken) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= RECENT_TOKENS_MAX {
+                entries.clear();
+            }
+            entries.insert(digest, (token.clone(), std::time::Instant::now()));
+        }
+    }
 }
 
 /// Where the verification keys come from.
@@ -318,6 +356,7 @@ impl Authenticator {
         Ok(Self {
             source: KeySource::Static(VerificationKey { key, algorithm }),
             validation: validation(settings, algorithm),
+            recent: Arc::default(),
         })
     }
 
@@ -326,6 +365,7 @@ impl Authenticator {
         Self {
             source: KeySource::Jwks(keys),
             validation: validation(settings, Algorithm::EdDSA),
+            recent: Arc::default(),
         }
     }
 
@@ -366,6 +406,17 @@ impl Authenticator {
 
     /// The checked claims of a bearer token, or why it is refused (always 401).
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, ApiError> {
+        use sha2::Digest as _;
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        if let Some(verified) = self.recent.get(&digest, self.validation.leeway) {
+            return Ok(verified);
+        }
+        let verified = self.verify_signature(token).await?;
+        self.recent.put(digest, &verified);
+        Ok(verified)
+    }
+
+    async fn verify_signature(&self, token: &str) -> Result<VerifiedToken, ApiError> {
         let VerificationKey { key, algorithm } = self.key_for(token).await?;
         let mut validation = self.validation.clone();
         validation.algorithms = vec![algorithm];

@@ -11,7 +11,12 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _already_installed = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        // The request span (with its id) on every line; the list of parent spans would repeat it.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }

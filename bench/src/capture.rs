@@ -124,9 +124,15 @@ pub fn parameters(detail: &str) -> Result<Vec<Option<String>>> {
 }
 
 /// Reads the statements logged from `offset` on, grouped by the marker they follow.
-pub fn read_log(log: &Path, offset: u64, database: &str) -> Result<BTreeMap<String, Vec<Statement>>> {
+pub fn read_log(
+    log: &Path,
+    offset: u64,
+    database: &str,
+) -> Result<BTreeMap<String, Vec<Statement>>> {
     let bytes = std::fs::read(log).with_context(|| format!("reading {}", log.display()))?;
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
     let text = String::from_utf8_lossy(bytes.get(start..).unwrap_or_default()).into_owned();
     let mut rest = text.as_str();
     let mut groups: BTreeMap<String, Vec<Statement>> = BTreeMap::new();
@@ -260,18 +266,14 @@ mod tests {
             parsed,
             vec![Some("it's, here".to_owned()), None, Some("42".to_owned())]
         );
-        assert!(
-            parameters("")
-                .unwrap_or_else(|e| panic!("{e}"))
-                .is_empty()
-        );
+        assert!(parameters("").unwrap_or_else(|e| panic!("{e}")).is_empty());
         assert!(parameters("parameters: $2 = '1'").is_err());
     }
 
     #[test]
     fn csv_records_keep_quoted_commas_and_newlines() {
-        let (fields, rest) = csv_record("a,\"b,\"\"c\"\"\nd\",,e\nnext")
-            .unwrap_or_else(|| panic!("no record"));
+        let (fields, rest) =
+            csv_record("a,\"b,\"\"c\"\"\nd\",,e\nnext").unwrap_or_else(|| panic!("no record"));
         assert_eq!(fields, vec!["a", "b,\"c\"\nd", "", "e"]);
         assert_eq!(rest, "next");
     }

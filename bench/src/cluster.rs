@@ -102,7 +102,14 @@ impl Cluster {
     /// A client program (psql, pgbench): they connect over TCP and need no user switch.
     pub fn client(&self, name: &str) -> Command {
         let mut command = Command::new(self.bin.join(name));
-        command.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"]);
+        command.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+        ]);
         command
     }
 
@@ -149,7 +156,16 @@ impl Cluster {
     pub fn sql(&self, database: &str, sql: &str) -> Result<String> {
         let output = self
             .client("psql")
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", database])
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                database,
+            ])
             .arg("-c")
             .arg(sql)
             .output()

@@ -74,11 +74,7 @@ impl Shared {
 
     fn outcome(&self, elapsed: Duration) -> Outcome {
         Outcome {
-            latencies: self
-                .latencies
-                .lock()
-                .map(|l| l.clone())
-                .unwrap_or_default(),
+            latencies: self.latencies.lock().map(|l| l.clone()).unwrap_or_default(),
             errors: self.errors.load(Ordering::Relaxed),
             first_error: self.first_error.lock().ok().and_then(|f| f.clone()),
             elapsed,

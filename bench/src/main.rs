@@ -29,7 +29,10 @@ use std::time::{Duration, Instant};
 use workload::{Scenario, Workload};
 
 #[derive(Debug, Parser)]
-#[command(name = "eservices-bench", about = "The service under load, measured against pgbench replaying its own SQL (docs/BENCHMARKS.md)")]
+#[command(
+    name = "eservices-bench",
+    about = "The service under load, measured against pgbench replaying its own SQL (docs/BENCHMARKS.md)"
+)]
 struct Options {
     /// Data set sizes in applications, comma-separated; each gets a database of its own.
     #[arg(long, value_delimiter = ',', default_value = "10000,1000000")]
@@ -53,6 +56,9 @@ struct Options {
     /// second a measurement. Its figures mean nothing.
     #[arg(long)]
     smoke: bool,
+    /// Only these scenarios (my-applications, application-detail, inbox, debt-check, submit).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Port of the benchmark's own PostgreSQL.
     #[arg(long, default_value_t = 54329)]
     pg_port: u16,
@@ -97,7 +103,10 @@ async fn run(options: &Options) -> Result<()> {
         root.join(&options.out)
     };
     std::fs::create_dir_all(&out)?;
-    eprintln!("building the service ({})", if options.smoke { "debug" } else { "release" });
+    eprintln!(
+        "building the service ({})",
+        if options.smoke { "debug" } else { "release" }
+    );
     let binary = service::build(!options.smoke)?;
     let cluster_dir = std::env::temp_dir().join(format!("eservices-bench-pg-{}", options.pg_port));
     eprintln!("starting PostgreSQL in {}", cluster_dir.display());
@@ -107,8 +116,17 @@ async fn run(options: &Options) -> Result<()> {
         reports.push(run_size(options, &cluster, &binary, &out, size).await?);
     }
     cluster.stop()?;
-    let text = report::markdown(options.connections, options.callers, options.seconds, &mut reports);
-    let name = if options.smoke { "smoke.md" } else { "report.md" };
+    let text = report::markdown(
+        options.connections,
+        options.callers,
+        options.seconds,
+        &mut reports,
+    );
+    let name = if options.smoke {
+        "smoke.md"
+    } else {
+        "report.md"
+    };
     std::fs::write(out.join(name), &text)?;
     println!("{text}");
     eprintln!("written to {}", out.join(name).display());
@@ -118,7 +136,11 @@ async fn run(options: &Options) -> Result<()> {
     Ok(())
 }
 
-fn environment(options: &Options, database_url: &str, data_dir: &std::path::Path) -> Vec<(String, String)> {
+fn environment(
+    options: &Options,
+    database_url: &str,
+    data_dir: &std::path::Path,
+) -> Vec<(String, String)> {
     [
         ("APP_MODE", "development"),
         ("HOST", "127.0.0.1"),
@@ -188,7 +210,14 @@ async fn run_size(
     let idle_kib = service.resident_kib()?;
 
     let workload = Arc::new(
-        Workload::prepare(cluster, &database, &service.base, 1000, submitters.min(5000)).await?,
+        Workload::prepare(
+            cluster,
+            &database,
+            &service.base,
+            1000,
+            submitters.min(5000),
+        )
+        .await?,
     );
 
     eprintln!("[{size}] capturing the SQL of each scenario");
@@ -197,12 +226,23 @@ async fn run_size(
     let mut scenarios = Vec::new();
     let peak = Arc::new(AtomicU64::new(0));
     for scenario in Scenario::ALL {
+        if !options.only.is_empty() && !options.only.iter().any(|o| o == scenario.name()) {
+            continue;
+        }
         eprintln!("[{size}] {}", scenario.name());
         let warm_up = Duration::from_millis(options.seconds * 1000 / 3);
         let measure = Duration::from_secs(options.seconds);
         let sampling = Arc::new(AtomicBool::new(true));
         let sampler = sample_memory(service.pid(), sampling.clone(), peak.clone());
-        let busiest = drive::closed_loop(&service.base, &workload, scenario, options.callers, warm_up, measure).await?;
+        let busiest = drive::closed_loop(
+            &service.base,
+            &workload,
+            scenario,
+            options.callers,
+            warm_up,
+            measure,
+        )
+        .await?;
         let max_rate = busiest.latencies.len() as f64 / measure.as_secs_f64();
         let half = drive::open_loop(
             &service.base,
@@ -221,7 +261,15 @@ async fn run_size(
         let (scripts, definitions) =
             capture::write_scripts(&dir.join("scripts"), scenario.name(), samples)?;
         // Warm the replay's connections and plans as the service's are warm.
-        pgbench::run(cluster, &database, &scripts, &definitions, options.connections, warm_up.max(Duration::from_secs(1)), &dir.join("pgbench-warm-up"))?;
+        pgbench::run(
+            cluster,
+            &database,
+            &scripts,
+            &definitions,
+            options.connections,
+            warm_up.max(Duration::from_secs(1)),
+            &dir.join("pgbench-warm-up"),
+        )?;
         let ceiling = pgbench::run(
             cluster,
             &database,
@@ -233,10 +281,7 @@ async fn run_size(
         )?;
         scenarios.push(report::ScenarioReport {
             scenario,
-            statements: samples
-                .iter()
-                .map(|s| s.statements.len())
-                .sum::<usize>()
+            statements: samples.iter().map(|s| s.statements.len()).sum::<usize>()
                 / samples.len().max(1),
             busiest,
             half,
@@ -291,7 +336,11 @@ async fn capture_all(
             }
             let number = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
-                .and_then(|b| b.get("number").and_then(serde_json::Value::as_str).map(str::to_owned));
+                .and_then(|b| {
+                    b.get("number")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned)
+                });
             expected.push((scenario, marker, number, code));
         }
     }
@@ -300,7 +349,8 @@ async fn capture_all(
     // The collector writes the log a moment later.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut groups = capture::read_log(&log, offset, database)?;
-    let mut captured: std::collections::BTreeMap<String, Vec<capture::Captured>> = Default::default();
+    let mut captured: std::collections::BTreeMap<String, Vec<capture::Captured>> =
+        Default::default();
     for (scenario, marker, number, code) in expected {
         let statements = groups.remove(&marker).unwrap_or_default();
         if statements.is_empty() {
@@ -318,13 +368,20 @@ async fn capture_all(
                 ..Default::default()
             }
         };
-        captured.entry(scenario.name().to_owned()).or_default().push(sample);
+        captured
+            .entry(scenario.name().to_owned())
+            .or_default()
+            .push(sample);
     }
     Ok(captured)
 }
 
 /// Samples the service's resident memory every 100 ms while `running`, keeping the peak.
-fn sample_memory(pid: u32, running: Arc<AtomicBool>, peak: Arc<AtomicU64>) -> std::thread::JoinHandle<()> {
+fn sample_memory(
+    pid: u32,
+    running: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while running.load(Ordering::Relaxed) {
             if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -37,7 +37,12 @@ fn rate(outcome: &Outcome) -> f64 {
     outcome.latencies.len() as f64 / outcome.elapsed.as_secs_f64().max(1e-9)
 }
 
-pub fn markdown(connections: usize, callers: usize, seconds: u64, reports: &mut [SizeReport]) -> String {
+pub fn markdown(
+    connections: usize,
+    callers: usize,
+    seconds: u64,
+    reports: &mut [SizeReport],
+) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -94,7 +99,10 @@ pub fn markdown(connections: usize, callers: usize, seconds: u64, reports: &mut 
         text.push('\n');
     }
     if reports.len() > 1 {
-        let _ = writeln!(text, "## The sizes side by side (p50 at half of the maximum, ms)\n");
+        let _ = writeln!(
+            text,
+            "## The sizes side by side (p50 at half of the maximum, ms)\n"
+        );
         let _ = write!(text, "| scenario |");
         for report in reports.iter() {
             let _ = write!(text, " {} |", report.applications);
@@ -131,7 +139,10 @@ pub fn check_smoke(reports: &[SizeReport]) -> Result<()> {
                 bail!(
                     "{name}: {} failed requests; first: {:?}",
                     s.busiest.errors + s.half.errors,
-                    s.busiest.first_error.as_ref().or(s.half.first_error.as_ref())
+                    s.busiest
+                        .first_error
+                        .as_ref()
+                        .or(s.half.first_error.as_ref())
                 );
             }
             if s.busiest.latencies.len() == 0 || s.half.latencies.len() == 0 {

@@ -11,7 +11,14 @@ pub fn build(release: bool) -> Result<PathBuf> {
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
-    command.args(["build", "--quiet", "-p", "eservices-api", "--bin", "eservices"]);
+    command.args([
+        "build",
+        "--quiet",
+        "-p",
+        "eservices-api",
+        "--bin",
+        "eservices",
+    ]);
     if release {
         command.arg("--release");
     }
@@ -22,8 +29,8 @@ pub fn build(release: bool) -> Result<PathBuf> {
     if !status.success() {
         bail!("building the service failed");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let binary = target
         .join(if release { "release" } else { "debug" })
         .join("eservices");
@@ -93,7 +100,10 @@ impl Service {
                 bail!("the service exited with {status}: see {}", log.display());
             }
             if Instant::now() > deadline {
-                bail!("the service did not answer in 5 minutes: see {}", log.display());
+                bail!(
+                    "the service did not answer in 5 minutes: see {}",
+                    log.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

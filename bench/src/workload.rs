@@ -91,7 +91,10 @@ impl Workload {
         }
         let mut tokens = std::collections::HashMap::new();
         for pin in &pins {
-            tokens.insert(pin.clone(), token(&client, base, json!({"pin": pin})).await?);
+            tokens.insert(
+                pin.clone(),
+                token(&client, base, json!({"pin": pin})).await?,
+            );
         }
         let token_of = |pin: &str| tokens.get(pin).cloned().unwrap_or_default();
         let list = pins
@@ -126,10 +129,9 @@ impl Workload {
         })
         .collect();
         let mut inboxes = Vec::new();
-        for (department, kind) in pairs(&cluster.sql(
-            database,
-            "SELECT code, kind FROM departments ORDER BY code",
-        )?) {
+        for (department, kind) in
+            pairs(&cluster.sql(database, "SELECT code, kind FROM departments ORDER BY code")?)
+        {
             let statuses: &[&str] = if kind == "account-change" {
                 &["submitted", "under-review"]
             } else {
@@ -261,9 +263,6 @@ fn lines(output: &str) -> Vec<String> {
 fn pairs(output: &str) -> Vec<(String, String)> {
     lines(output)
         .into_iter()
-        .filter_map(|l| {
-            l.split_once('|')
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
-        })
+        .filter_map(|l| l.split_once('|').map(|(a, b)| (a.to_owned(), b.to_owned())))
         .collect()
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use domain::ports::Unavailable;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A connection to either backend.
 #[derive(diesel::MultiConnection)]
@@ -106,11 +106,49 @@ impl ConnectionManager {
     }
 }
 
+/// A connection is checked with a round trip (`SELECT 1`) when it is taken from the pool only if
+/// it was last checked longer ago than this. A busy pool would otherwise pay a round trip per
+/// use; a connection the server dropped is still found and replaced within this time.
+const CHECK_AFTER: Duration = Duration::from_millis(500);
+
+/// A pool's connection and when it was last known to work.
+#[derive(Debug)]
+pub struct PoolConnection {
+    connection: DbConnection,
+    checked_at: Instant,
+}
+
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PoolConnection;
     type Error = ConnectionError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+    fn connect(&self) -> Result<PoolConnection, ConnectionError> {
+        let connection = self.open()?;
+        Ok(PoolConnection {
+            connection,
+            checked_at: Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut PoolConnection) -> Result<(), ConnectionError> {
+        if pooled.checked_at.elapsed() < CHECK_AFTER {
+            return Ok(());
+        }
+        pooled
+            .connection
+            .ping()
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        pooled.checked_at = Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, pooled: &mut PoolConnection) -> bool {
+        std::thread::panicking() || pooled.connection.is_broken()
+    }
+}
+
+impl ConnectionManager {
+    fn open(&self) -> Result<DbConnection, ConnectionError> {
         match self.backend {
             Backend::Postgres => {
                 let mut connection = PgConnection::establish(&self.target)?;
@@ -130,20 +168,27 @@ impl r2d2::ManageConnection for ConnectionManager {
             }
         }
     }
-
-    fn is_valid(&self, connection: &mut DbConnection) -> Result<(), ConnectionError> {
-        connection
-            .ping()
-            .map_err(ConnectionError::CouldntSetupConfiguration)
-    }
-
-    fn has_broken(&self, connection: &mut DbConnection) -> bool {
-        std::thread::panicking() || connection.is_broken()
-    }
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
-pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// A connection taken from the pool; it goes back when dropped.
+#[derive(Debug)]
+pub struct PooledConnection(r2d2::PooledConnection<ConnectionManager>);
+
+impl std::ops::Deref for PooledConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.0.connection
+    }
+}
+
+impl std::ops::DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0.connection
+    }
+}
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -264,10 +309,13 @@ impl Database {
 
     /// A connection from the pool, or `Unavailable` when none frees up in time.
     pub fn connection(&self) -> Result<PooledConnection, Unavailable> {
-        self.pool.get().map_err(|error| Unavailable {
-            system: "database",
-            reason: error.to_string(),
-        })
+        self.pool
+            .get()
+            .map(PooledConnection)
+            .map_err(|error| Unavailable {
+                system: "database",
+                reason: error.to_string(),
+            })
     }
 
     /// Runs `work` in one transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`,

@@ -225,7 +225,7 @@ impl IdempotencyKeys {
             idempotency_keys::response_headers.eq(headers),
             idempotency_keys::response_body.eq(&response.body),
         ))
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .map_err(|e| unavailable(&e))?;
         Ok(())
     }
@@ -240,7 +240,7 @@ impl IdempotencyKeys {
                 .filter(idempotency_keys::fence.eq(&claim.fence))
                 .filter(idempotency_keys::committed.eq(false)),
         )
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .map_err(|e| unavailable(&e))?;
         Ok(())
     }
@@ -251,7 +251,7 @@ impl IdempotencyKeys {
         diesel::delete(
             idempotency_keys::table.filter(idempotency_keys::expires_at.le(to_stored(now))),
         )
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .map_err(|e| unavailable(&e))
     }
 }
