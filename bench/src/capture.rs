@@ -237,12 +237,11 @@ pub fn pgbench_script(
     text
 }
 
+/// pgbench's scripts and the values of their variables (`-D name=value`).
+pub type Scripts = (Vec<PathBuf>, Vec<(String, String)>);
+
 /// Writes the scripts of a scenario; gives their paths and the variable definitions.
-pub fn write_scripts(
-    dir: &Path,
-    scenario: &str,
-    samples: &[Captured],
-) -> Result<(Vec<PathBuf>, Vec<(String, String)>)> {
+pub fn write_scripts(dir: &Path, scenario: &str, samples: &[Captured]) -> Result<Scripts> {
     std::fs::create_dir_all(dir)?;
     let mut paths = Vec::new();
     let mut definitions = Vec::new();
@@ -255,6 +254,7 @@ pub fn write_scripts(
 }
 
 #[cfg(test)]
+#[allow(clippy::panic, reason = "tests fail by panicking")]
 mod tests {
     use super::*;
 

@@ -83,6 +83,15 @@ impl Cluster {
         self.dir.join("data")
     }
 
+    /// The postmaster's process id (its backends are its children).
+    pub fn postmaster_pid(&self) -> Result<u32> {
+        let text = std::fs::read_to_string(self.data().join("postmaster.pid"))?;
+        text.lines()
+            .next()
+            .and_then(|line| line.trim().parse().ok())
+            .context("no process id in postmaster.pid")
+    }
+
     /// The CSV log PostgreSQL writes (the capture reads it).
     pub fn csv_log(&self) -> PathBuf {
         self.dir.join("log").join("postgres.csv")
@@ -225,6 +234,10 @@ fn check_ref(output: &Output, what: &str) -> Result<()> {
     }
 }
 
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "takes what Command::output gives"
+)]
 fn check(output: Output, what: &str) -> Result<()> {
     check_ref(&output, what)
 }

@@ -126,7 +126,9 @@ pub async fn closed_loop(
 }
 
 /// Requests at `rate` a second for `measure` (after `warm_up` at the same rate); each one's
-/// latency counts from when it was due.
+/// latency counts from when it was due. The due times come from a thread of their own that
+/// sleeps to each (tokio's timer ticks by the millisecond, which would add up to a millisecond
+/// of the generator's own lateness to every latency).
 pub async fn open_loop(
     base: &str,
     workload: &Arc<Workload>,
@@ -138,19 +140,31 @@ pub async fn open_loop(
     let rate = rate.max(1);
     let client = client(256)?;
     let shared = Arc::new(Shared::default());
-    let period = Duration::from_nanos(1_000_000_000 / rate);
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let start = Instant::now();
     let counted_from = start + warm_up;
     let end = counted_from + measure;
+    let (due_tx, mut due_rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let pacer = std::thread::spawn(move || {
+        let mut n: u64 = 0;
+        loop {
+            let offset = Duration::from_nanos(n.saturating_mul(1_000_000_000) / rate);
+            let due = start + offset;
+            if due >= end {
+                break;
+            }
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            if due_tx.send(due).is_err() {
+                break;
+            }
+            n += 1;
+        }
+    });
     let mut tasks = tokio::task::JoinSet::new();
     let mut i = 0_usize;
-    loop {
-        let due = ticker.tick().await.into_std();
-        if due >= end {
-            break;
-        }
+    while let Some(due) = due_rx.recv().await {
         let request = workload.request(scenario, i)?;
         i += 1;
         let (client, shared) = (client.clone(), shared.clone());
@@ -166,5 +180,6 @@ pub async fn open_loop(
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
+    let _ = pacer.join();
     Ok(shared.outcome(measure))
 }

@@ -12,6 +12,7 @@
 
 mod capture;
 mod cluster;
+mod cpu;
 mod drive;
 mod pgbench;
 mod report;
@@ -234,6 +235,8 @@ async fn run_size(
         let measure = Duration::from_secs(options.seconds);
         let sampling = Arc::new(AtomicBool::new(true));
         let sampler = sample_memory(service.pid(), sampling.clone(), peak.clone());
+        let postmaster = cluster.postmaster_pid()?;
+        let window = cpu_window(service.pid(), postmaster, warm_up, measure);
         let busiest = drive::closed_loop(
             &service.base,
             &workload,
@@ -243,6 +246,7 @@ async fn run_size(
             measure,
         )
         .await?;
+        let service_cpu = window.await?;
         let max_rate = busiest.latencies.len() as f64 / measure.as_secs_f64();
         let half = drive::open_loop(
             &service.base,
@@ -256,7 +260,7 @@ async fn run_size(
         sampling.store(false, Ordering::Relaxed);
         let _ = sampler.join();
         let samples = captured
-            .get(&scenario.name().to_owned())
+            .get(scenario.name())
             .context("a scenario without captured SQL")?;
         let (scripts, definitions) =
             capture::write_scripts(&dir.join("scripts"), scenario.name(), samples)?;
@@ -270,6 +274,7 @@ async fn run_size(
             warm_up.max(Duration::from_secs(1)),
             &dir.join("pgbench-warm-up"),
         )?;
+        let (pg_before, bench_before) = (cpu::cluster_micros(postmaster), cpu::own_micros().1);
         let ceiling = pgbench::run(
             cluster,
             &database,
@@ -279,8 +284,15 @@ async fn run_size(
             measure,
             &dir.join(format!("pgbench-{}", scenario.name())),
         )?;
+        let ceiling_cpu = report::CpuUse {
+            service: 0,
+            generator: cpu::own_micros().1.saturating_sub(bench_before),
+            postgres: cpu::cluster_micros(postmaster).saturating_sub(pg_before),
+        };
         scenarios.push(report::ScenarioReport {
             scenario,
+            service_cpu,
+            ceiling_cpu,
             statements: samples.iter().map(|s| s.statements.len()).sum::<usize>()
                 / samples.len().max(1),
             busiest,
@@ -299,6 +311,31 @@ async fn run_size(
         idle_kib,
         load_kib,
         scenarios,
+    })
+}
+
+/// The CPU time each process used from `warm_up` on, for `measure`: taken by a task of its own
+/// while the load runs.
+fn cpu_window(
+    service: u32,
+    postmaster: u32,
+    warm_up: Duration,
+    measure: Duration,
+) -> tokio::task::JoinHandle<report::CpuUse> {
+    let from = tokio::time::Instant::now() + warm_up;
+    tokio::spawn(async move {
+        tokio::time::sleep_until(from).await;
+        let before = (
+            cpu::process_micros(service, false),
+            cpu::own_micros().0,
+            cpu::cluster_micros(postmaster),
+        );
+        tokio::time::sleep_until(from + measure).await;
+        report::CpuUse {
+            service: cpu::process_micros(service, false).saturating_sub(before.0),
+            generator: cpu::own_micros().0.saturating_sub(before.1),
+            postgres: cpu::cluster_micros(postmaster).saturating_sub(before.2),
+        }
     })
 }
 

@@ -8,9 +8,22 @@ use anyhow::{Result, bail};
 use std::fmt::Write as _;
 use std::time::Duration;
 
+/// CPU microseconds used in a measurement window, by process.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CpuUse {
+    pub service: u64,
+    /// The load generator, or pgbench for the ceiling.
+    pub generator: u64,
+    pub postgres: u64,
+}
+
 #[derive(Debug)]
 pub struct ScenarioReport {
     pub scenario: Scenario,
+    /// CPU of the closed loop's counted part.
+    pub service_cpu: CpuUse,
+    /// CPU of the pgbench run.
+    pub ceiling_cpu: CpuUse,
     /// Statements the service runs for one request (the capture's average).
     pub statements: usize,
     /// The closed loop: the maximum throughput.
@@ -87,6 +100,30 @@ pub fn markdown(
                 s.half.latencies.percentile_ms(50),
                 s.half.latencies.percentile_ms(99),
                 s.busiest.errors + s.half.errors + s.ceiling.failed,
+            );
+        }
+        let _ = writeln!(
+            text,
+            "\nCPU time per request at the maximum (µs), and per replayed transaction:\n\n\
+             | scenario | service | load generator | PostgreSQL | all | ceiling: PostgreSQL | pgbench | all |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for s in &report.scenarios {
+            let requests = s.busiest.latencies.len().max(1) as u64;
+            let transactions = s.ceiling.latencies.len().max(1) as u64;
+            let c = s.service_cpu;
+            let p = s.ceiling_cpu;
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                s.scenario.name(),
+                c.service / requests,
+                c.generator / requests,
+                c.postgres / requests,
+                (c.service + c.generator + c.postgres) / requests,
+                p.postgres / transactions,
+                p.generator / transactions,
+                (p.postgres + p.generator) / transactions,
             );
         }
         for s in &report.scenarios {

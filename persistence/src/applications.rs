@@ -646,6 +646,30 @@ impl From<Unavailable> for WriteError {
     }
 }
 
+/// The counts of submitted applications the triggers keep (migration `application_counts`), by
+/// status (one row per department and kind: sum them).
+fn stored_counts(
+    conn: &mut DbConnection,
+    department: Option<&DepartmentCode>,
+    kind: Option<ApplicationKind>,
+    status: Option<Status>,
+) -> Result<Vec<(String, i64)>, DieselError> {
+    use crate::schema::application_counts::dsl as counts;
+    let mut select = counts::application_counts
+        .select((counts::status, counts::count))
+        .into_boxed();
+    if let Some(department) = department {
+        select = select.filter(counts::department_code.eq(department.as_str()));
+    }
+    if let Some(kind) = kind {
+        select = select.filter(counts::kind.eq(kind.as_str()));
+    }
+    if let Some(status) = status {
+        select = select.filter(counts::status.eq(status.as_str()));
+    }
+    select.load(conn)
+}
+
 /// Gives out the next sequence number of a prefix and year. The UPDATE's row lock (PostgreSQL)
 /// or the write lock (SQLite) makes concurrent writers wait for each other, so two instances
 /// never get the same number. The first number of a year inserts the row; when another writer
@@ -1019,10 +1043,30 @@ impl ApplicationStore for DieselApplicationStore {
             }
             select
         };
-        let total: i64 = filtered()
-            .count()
-            .get_result(&mut *conn)
-            .map_err(|e| unavailable(&e))?;
+        // Filtered by department, status and kind only (an operator's usual view), the total
+        // comes from the counts the triggers keep; other filters are counted.
+        let counted_by_triggers = query.district.is_none()
+            && query.assignee.is_none()
+            && query.submitted_from.is_none()
+            && query.submitted_to.is_none()
+            && query.overdue_at.is_none();
+        let total: i64 = if counted_by_triggers {
+            stored_counts(
+                &mut conn,
+                query.department.as_ref(),
+                query.kind,
+                query.status,
+            )
+            .map_err(|e| unavailable(&e))?
+            .iter()
+            .map(|(_, count)| *count)
+            .sum()
+        } else {
+            filtered()
+                .count()
+                .get_result(&mut *conn)
+                .map_err(|e| unavailable(&e))?
+        };
         let ordered = match query.order {
             InboxOrder::SubmittedAt => {
                 filtered().order((applications::submitted_at.asc(), applications::id.asc()))
@@ -1053,15 +1097,7 @@ impl ApplicationStore for DieselApplicationStore {
         department: Option<&DepartmentCode>,
     ) -> Result<Vec<(Status, u64)>, Unavailable> {
         let mut conn = self.db.connection()?;
-        let mut select = applications::table
-            .filter(applications::submitted_at.is_not_null())
-            .group_by(applications::status)
-            .select((applications::status, diesel::dsl::count_star()))
-            .into_boxed();
-        if let Some(department) = department {
-            select = select.filter(applications::department_code.eq(department.as_str()));
-        }
-        let rows: Vec<(String, i64)> = select.load(&mut *conn).map_err(|e| unavailable(&e))?;
+        let rows = stored_counts(&mut conn, department, None, None).map_err(|e| unavailable(&e))?;
         let mut counts: Vec<(Status, u64)> = Status::ALL
             .into_iter()
             .filter(|s| *s != Status::Draft)
@@ -1071,7 +1107,7 @@ impl ApplicationStore for DieselApplicationStore {
             let status = Status::parse(&status)
                 .ok_or_else(|| Unavailable::stored_data(format!("unknown status {status:?}")))?;
             if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == status) {
-                slot.1 = u64::try_from(count).unwrap_or_default();
+                slot.1 += u64::try_from(count).unwrap_or_default();
             }
         }
         Ok(counts)

@@ -1,0 +1,4 @@
+DROP TRIGGER application_counts_on_update;
+DROP TRIGGER application_counts_on_delete;
+DROP TRIGGER application_counts_on_insert;
+DROP TABLE application_counts;
