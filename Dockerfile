@@ -16,6 +16,7 @@ COPY persistence ./persistence
 COPY integrations ./integrations
 COPY api ./api
 COPY tests ./tests
+COPY bench ./bench
 COPY demo ./demo
 COPY config ./config
 # Cache mounts keep the registry and build artefacts between builds; target/
