@@ -23,6 +23,7 @@ pub mod routing;
 pub mod service;
 pub mod service_level;
 pub mod status;
+pub mod status_diagram;
 pub mod workflow;
 
 mod text;

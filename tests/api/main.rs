@@ -12,6 +12,7 @@ mod contract;
 mod contract_fuzz;
 mod documents;
 mod faults;
+mod generated_docs;
 mod hostile_input;
 mod identity;
 mod integrations;
