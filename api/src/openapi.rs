@@ -61,8 +61,36 @@ pub fn openapi(mode: Mode) -> utoipa::openapi::OpenApi {
         .split_for_parts();
     add_security_scheme(&mut api);
     add_problem_responses(&mut api);
+    add_request_id_header(&mut api);
     add_links(&mut api);
     api
+}
+
+/// Every response carries the request's id (`telemetry::echo_request_id`).
+fn add_request_id_header(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            for response in operation.responses.responses.values_mut() {
+                if let utoipa::openapi::RefOr::T(response) = response {
+                    response.headers.insert(
+                        "X-Request-Id".to_owned(),
+                        utoipa::openapi::HeaderBuilder::new()
+                            .schema(Some(
+                                utoipa::openapi::ObjectBuilder::new()
+                                    .schema_type(utoipa::openapi::schema::Type::String),
+                            ))
+                            .description(Some(
+                                "The request's id, on every log line of the request: the caller's \
+                                 `X-Request-Id` when it is 1 to 128 letters, digits and `-._:`, \
+                                 otherwise one made for it. Quote it when reporting a problem.",
+                            ))
+                            .build()
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Where a link's parameters come from.

@@ -282,6 +282,9 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(crate::read_context::scope))
                 .wrap(crate::security::cors(&cors_origins))
                 .wrap(actix_web::middleware::from_fn(crate::security::headers))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::telemetry::echo_request_id,
+                ))
                 .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(authenticator.clone())

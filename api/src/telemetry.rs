@@ -36,11 +36,16 @@ pub struct PrivateRootSpan;
 
 impl RootSpanBuilder for PrivateRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let request_id = incoming_request_id(request).unwrap_or_else(|| {
+            request
+                .extensions()
+                .get::<RequestId>()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        });
+        request
+            .extensions_mut()
+            .insert(RequestIdentifier(request_id.clone()));
         tracing::info_span!(
             "request",
             method = %request.method(),
@@ -69,4 +74,43 @@ impl RootSpanBuilder for PrivateRootSpan {
             }
         }
     }
+}
+
+/// The request's id, on every log line of the request and in the `X-Request-Id` response header.
+#[derive(Debug, Clone)]
+pub struct RequestIdentifier(pub String);
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The caller's `X-Request-Id` when it is usable as a log field: 1 to 128 letters, digits and
+/// `-._:` (a gateway's or a frontend's id, so one id follows the call across systems). Anything
+/// else is ignored, and the request gets an id of its own.
+fn incoming_request_id(request: &ServiceRequest) -> Option<String> {
+    let value = request.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
+    let usable = (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
+    usable.then(|| value.to_owned())
+}
+
+/// Answers every request with its id in `X-Request-Id`. Handlers' and extractors' errors are
+/// responses by here; an error a middleware returns as `Err` reaches the client without it.
+pub async fn echo_request_id(
+    request: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    // Set by `PrivateRootSpan::on_request_start`, which runs first (TracingLogger wraps this).
+    let id = request
+        .extensions()
+        .get::<RequestIdentifier>()
+        .and_then(|id| actix_web::http::header::HeaderValue::from_str(&id.0).ok());
+    let mut response = next.call(request).await?;
+    if let Some(value) = id {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static(REQUEST_ID_HEADER),
+            value,
+        );
+    }
+    Ok(response)
 }

@@ -307,6 +307,16 @@ impl Database {
         }
     }
 
+    /// Whether the database answers now: a round trip on a pooled connection (the pool itself
+    /// checks a connection only when it was last checked over `CHECK_AFTER` ago).
+    pub fn check(&self) -> Result<(), Unavailable> {
+        let mut connection = self.connection()?;
+        connection.ping().map_err(|error| Unavailable {
+            system: "database",
+            reason: error.to_string(),
+        })
+    }
+
     /// A connection from the pool, or `Unavailable` when none frees up in time.
     pub fn connection(&self) -> Result<PooledConnection, Unavailable> {
         self.pool

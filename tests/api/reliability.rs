@@ -370,3 +370,53 @@ async fn a_stopping_server_finishes_the_requests_in_flight() {
         "the server and its background tasks ended: {ended:?}"
     );
 }
+
+/// Every answer names the request's id, the one on its log lines: the caller's when usable (so
+/// one id follows a call from the portal through the service), otherwise one made for it.
+#[tokio::test]
+async fn every_answer_carries_the_request_id() {
+    let Some(app) = eservices_tests::spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let id_of = |reply: &eservices_tests::Reply| {
+        reply
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no X-Request-Id in {:?}", reply.headers))
+    };
+    // Made: a UUID, different each time; on successes and on refusals alike.
+    let first = app.get("/api/v1/services", None).await;
+    first.assert_status(200);
+    let refused = app.get("/api/v1/me/applications", None).await;
+    refused.assert_status(401);
+    let (a, b) = (id_of(&first), id_of(&refused));
+    assert_eq!(a.len(), 36, "{a}");
+    assert_ne!(a, b);
+    // Given: kept, on a refusal too.
+    let given = app
+        .request_with(
+            Method::GET,
+            "/api/v1/me/applications",
+            None,
+            None,
+            &[("X-Request-Id", "portal-7f3a.2026:01_x")],
+        )
+        .await;
+    given.assert_status(401);
+    assert_eq!(id_of(&given), "portal-7f3a.2026:01_x");
+    // Unusable in a log line (spaces, too long): replaced.
+    for bad in ["two words", &"x".repeat(129)] {
+        let reply = app
+            .request_with(Method::GET, "/health", None, None, &[("X-Request-Id", bad)])
+            .await;
+        reply.assert_status(200);
+        let id = id_of(&reply);
+        assert_ne!(id, bad);
+        assert_eq!(id.len(), 36, "{id}");
+    }
+    // A route that does not exist.
+    let missing = app.get("/api/v1/nothing-here", None).await;
+    assert_eq!(id_of(&missing).len(), 36);
+}

@@ -57,7 +57,7 @@ pub struct Health {
 #[get("/health")]
 pub async fn health(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
     let database = state.database.clone();
-    web::block(move || database.connection().map(|_| ()))
+    web::block(move || database.check())
         .await
         .map_err(|_| ApiError::internal("health check task failed"))?
         .map_err(|unavailable| ApiError::unavailable(&unavailable))?;
