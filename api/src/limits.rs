@@ -93,7 +93,7 @@ fn refilled(bucket: Bucket, now: Instant, per_minute: u64, capacity: u64) -> u64
 /// reports (which carry the gateway's own token) come from a few addresses, often all of
 /// them through one proxy.
 fn exempt(path: &str) -> bool {
-    path == "/health" || path == "/api/v1/callbacks/sms-delivery"
+    path == "/health" || path.starts_with("/health/") || path == "/api/v1/callbacks/sms-delivery"
 }
 
 /// Middleware: verifies the token once and applies the client's rate limit.

@@ -265,7 +265,7 @@ fn problems_of(operation_id: &str) -> Option<Vec<ErrorCode>> {
     };
     Some(match operation_id {
         "list-services" | "list-districts" | "create-dev-token" => vec![],
-        "health" => vec![],
+        "health" | "health-live" | "health-ready" => vec![],
         "get-main-information" => with_registries(&[E::PersonNotInRegistry, E::NotARepresentative]),
         "list-subscriber-accounts" => with_registries(&[]),
         "list-head-codes" => with_registries(&[E::BusinessRequired, E::NotARepresentative]),
@@ -488,7 +488,7 @@ fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
             }
             let touches_database = !matches!(
                 id.as_str(),
-                "list-services" | "list-districts" | "create-dev-token"
+                "list-services" | "list-districts" | "create-dev-token" | "health-live"
             );
             if touches_database {
                 codes.push(ErrorCode::DatabaseUnavailable);

@@ -131,7 +131,15 @@ impl IdempotencyKeys {
                 fence: fence.to_owned(),
             });
             let Some(row) = existing.filter(|row| row.expires_at > now) else {
-                diesel::delete(idempotency_keys::table.find((owner, key))).execute(conn)?;
+                // Only an expired row goes: one another request inserted after the read above
+                // (committed since, so this statement sees it) must stay, and the insert below
+                // then fails on it as the second of two first requests.
+                diesel::delete(
+                    idempotency_keys::table
+                        .find((owner, key))
+                        .filter(idempotency_keys::expires_at.le(now)),
+                )
+                .execute(conn)?;
                 diesel::insert_into(idempotency_keys::table)
                     .values((
                         idempotency_keys::owner.eq(owner),

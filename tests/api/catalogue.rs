@@ -19,6 +19,14 @@ on_both_backends! {
     async fn health_answers_when_the_database_does(app) {
         let health = app.get("/health", None).await;
         assert_eq!(health.assert_status(200), &json!({"status": "ok"}));
+        let live = app.get("/health/live", None).await;
+        assert_eq!(live.assert_status(200), &json!({"status": "ok"}));
+        // Readiness checks the database and reports the outbox's backlog.
+        let ready = app.get("/health/ready", None).await;
+        let body = ready.assert_status(200);
+        assert_eq!(body["status"], json!("ok"));
+        assert_eq!(body["database"], json!("ok"));
+        assert!(body["outbox"]["queued"].is_u64() && body["outbox"]["failed"].is_u64(), "{body}");
     }
 
     async fn swagger_ui_and_the_openapi_document_are_served(app) {

@@ -93,6 +93,8 @@ enum Policy {
 /// Every operation and its policy.
 const TABLE: &[(&str, &str, Policy)] = &[
     ("GET", "/health", Policy::Public),
+    ("GET", "/health/live", Policy::Public),
+    ("GET", "/health/ready", Policy::Public),
     ("GET", "/api/v1/services", Policy::Public),
     ("GET", "/api/v1/districts", Policy::Public),
     ("GET", "/api/v1/me", Policy::ApplicantReads),

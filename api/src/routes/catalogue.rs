@@ -1,4 +1,4 @@
-//! Open operations: the catalogue of e-services, the districts, and the health check.
+//! Open operations: the catalogue of e-services, the districts, and the health checks.
 
 use crate::problem::ApiError;
 use crate::responses::{DistrictView, ServiceView};
@@ -63,5 +63,66 @@ pub async fn health(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
         .map_err(|unavailable| ApiError::unavailable(&unavailable))?;
     Ok(web::Json(Health {
         status: "ok".to_owned(),
+    }))
+}
+
+/// The process answers (a liveness probe: restart the instance when this fails). Checks
+/// nothing else, so that a database outage does not get every instance restarted.
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "health-live",
+    responses((status = 200, description = "The process answers", body = Health))
+)]
+#[get("/health/live")]
+pub async fn health_live() -> web::Json<Health> {
+    web::Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+/// The outbox's backlog: messages waiting to be sent, and messages that failed for good.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxBacklog {
+    pub queued: u64,
+    pub failed: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok", "database": "ok", "outbox": {"queued": 3, "failed": 0}}))]
+pub struct Readiness {
+    /// `ok` when the instance can serve.
+    pub status: String,
+    /// `ok` when the database answers (a round trip).
+    pub database: String,
+    pub outbox: OutboxBacklog,
+}
+
+/// Whether this instance can serve (a readiness probe: send it traffic only while this
+/// answers 200): its database answers. Reports the outbox backlog; a growing `queued` means
+/// the dispatchers do not keep up, a growing `failed` needs an operator (see
+/// `/api/v1/staff/notifications/failed`).
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "health-ready",
+    responses((status = 200, description = "The database answers", body = Readiness))
+)]
+#[get("/health/ready")]
+pub async fn health_ready(state: web::Data<AppState>) -> Result<web::Json<Readiness>, ApiError> {
+    let database = state.database.clone();
+    let outbox = state.outbox.clone();
+    let backlog = web::block(move || {
+        database.check()?;
+        outbox.backlog()
+    })
+    .await
+    .map_err(|_| ApiError::internal("readiness check task failed"))?
+    .map_err(|unavailable| ApiError::unavailable(&unavailable))?;
+    Ok(web::Json(Readiness {
+        status: "ok".to_owned(),
+        database: "ok".to_owned(),
+        outbox: OutboxBacklog {
+            queued: backlog.queued,
+            failed: backlog.failed,
+        },
     }))
 }

@@ -25,6 +25,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
     move |config| {
         config.service(catalogue::health);
+        config.service(catalogue::health_live);
+        config.service(catalogue::health_ready);
         config.service(
             scope::scope("/api/v1")
                 .service(catalogue::list_services)
