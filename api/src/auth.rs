@@ -905,3 +905,54 @@ impl FromRequest for AdminPrincipal {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::panic, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+
+    fn token_expiring_at(exp: i64) -> VerifiedToken {
+        VerifiedToken {
+            claims: Claims {
+                sub: "5R7KQ2M".to_owned(),
+                tin: None,
+                roles: None,
+                amr: None,
+                department: None,
+                scope: None,
+                iss: "iss".to_owned(),
+                aud: Audience::One("aud".to_owned()),
+                exp,
+                nbf: None,
+                iat: None,
+            },
+            roles: vec![Role::Applicant],
+        }
+    }
+
+    #[test]
+    fn a_remembered_token_is_given_back_only_until_it_expires() {
+        let recent = RecentTokens::default();
+        let now = chrono::Utc::now().timestamp();
+        recent.put([1; 32], &token_expiring_at(now + 600));
+        recent.put([2; 32], &token_expiring_at(now - 60));
+        assert!(recent.get(&[1; 32], 30).is_some());
+        // Expired a minute ago: past a 30 s leeway, within a 120 s one.
+        assert!(recent.get(&[2; 32], 30).is_none());
+        assert!(recent.get(&[2; 32], 120).is_some());
+        assert!(recent.get(&[3; 32], 30).is_none());
+    }
+
+    #[test]
+    fn the_remembered_tokens_are_bounded() {
+        let recent = RecentTokens::default();
+        let exp = chrono::Utc::now().timestamp() + 600;
+        for i in 0..=RECENT_TOKENS_MAX {
+            let mut digest = [0_u8; 32];
+            digest[..8].copy_from_slice(&u64::try_from(i).unwrap_or_default().to_le_bytes());
+            recent.put(digest, &token_expiring_at(exp));
+        }
+        let kept = recent.entries.lock().map(|e| e.len()).unwrap_or(usize::MAX);
+        assert!(kept <= RECENT_TOKENS_MAX, "{kept}");
+    }
+}
