@@ -421,13 +421,7 @@ fn sample_memory(
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while running.load(Ordering::Relaxed) {
-            if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                && let Some(kib) = status
-                    .lines()
-                    .find_map(|line| line.strip_prefix("VmRSS:"))
-                    .and_then(|rest| rest.split_whitespace().next())
-                    .and_then(|kib| kib.parse::<u64>().ok())
-            {
+            if let Some(kib) = service::resident_kib(pid) {
                 peak.fetch_max(kib, Ordering::Relaxed);
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -46,6 +46,16 @@ pub fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_owned)
 }
 
+/// Resident memory of a process now (VmRSS, from /proc), in KiB.
+pub fn resident_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+}
+
 /// A running `eservices serve`.
 #[derive(Debug)]
 pub struct Service {
@@ -111,13 +121,7 @@ impl Service {
 
     /// Resident memory now, from /proc.
     pub fn resident_kib(&self) -> Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-            .context("no VmRSS in /proc/…/status")
+        resident_kib(self.child.id()).context("no VmRSS in /proc/…/status")
     }
 
     pub fn pid(&self) -> u32 {

@@ -15,12 +15,7 @@ fn id(status: Status) -> String {
 fn transition(kind: ApplicationKind, from: Status, action: Action) -> Option<(Status, Vec<Role>)> {
     let mut to = None;
     let mut roles = Vec::new();
-    for role in [
-        Role::Applicant,
-        Role::Operator,
-        Role::Supervisor,
-        Role::Admin,
-    ] {
+    for role in Role::ALL {
         if let Ok(status) = next_status(kind, from, action, role) {
             to = Some(status);
             roles.push(role);
