@@ -33,7 +33,7 @@ use utoipa_actix_web::AppExt;
             fields at fault in `errors`. A 503 carries `Retry-After` and a code naming the system that did not answer.\n\n\
             Sign in with `Authorization: Bearer <JWT>` (EdDSA or ES256). In development, `POST /api/v1/dev/tokens` \
             or `eservices token --pin …` gives a token.",
-        license(name = "MIT")
+        license(name = "MIT", identifier = "MIT")
     ),
     tags(
         (name = "catalogue", description = "Open reference data: the e-services and the districts"),
@@ -63,7 +63,33 @@ pub fn openapi(mode: Mode) -> utoipa::openapi::OpenApi {
     add_problem_responses(&mut api);
     add_request_id_header(&mut api);
     add_links(&mut api);
+    mark_open_operations(&mut api);
+    add_relative_server(&mut api);
     api
+}
+
+/// The operations anyone may call say so with an empty security requirement (`security: [{}]`),
+/// so that a reader, a linter or a generated client never has to guess whether one was forgotten.
+/// Runs after `add_problem_responses`, which reads "secured" as "has a non-empty requirement".
+fn mark_open_operations(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            if operation.security.as_ref().is_none_or(Vec::is_empty) {
+                operation.security = Some(vec![
+                    utoipa::openapi::security::SecurityRequirement::default(),
+                ]);
+            }
+        }
+    }
+}
+
+/// One server, relative: the contract is served by every deployment (development, staging,
+/// production) at its own address, and Swagger UI and generated clients call the origin that
+/// served the document.
+fn add_relative_server(api: &mut utoipa::openapi::OpenApi) {
+    let mut server = utoipa::openapi::Server::new("/");
+    server.description = Some("The address that served this document".to_owned());
+    api.servers = Some(vec![server]);
 }
 
 /// Every response carries the request's id (`telemetry::echo_request_id`).

@@ -298,7 +298,7 @@ impl From<&TimelineEntry> for TimelineEntryView {
     "damage_description": "Sayğacın şüşəsi sınıb.",
     "contact": {"mobile_numbers": ["+994501234567"], "email": "resad.memmedov@example.az"},
     "created_at": "2026-11-23T09:00:00Z", "updated_at": "2026-11-23T09:02:00Z", "submitted_at": "2026-11-23T09:02:00Z",
-    "version": 3, "missing_steps": [], "allowed_actions": ["cancel"],
+    "version": 3, "missing_steps": [], "allowed_actions": ["cancel"], "language": "az",
     "timeline": [
         {"at": "2026-11-23T09:00:00Z", "actor": "5R7KQ2M", "actor_role": "applicant", "action": "create", "to": "draft"},
         {"at": "2026-11-23T09:02:00Z", "actor": "5R7KQ2M", "actor_role": "applicant", "action": "submit", "from": "draft", "to": "submitted"}
