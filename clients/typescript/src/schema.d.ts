@@ -764,6 +764,7 @@ export interface components {
          *       "created_at": "2026-11-23T09:00:00Z",
          *       "damage_description": "Sayğacın şüşəsi sınıb.",
          *       "kind": "meter-damage-investigation",
+         *       "language": "az",
          *       "missing_steps": [],
          *       "number": "MD-2026-000001",
          *       "status": "submitted",
