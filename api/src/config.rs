@@ -74,6 +74,9 @@ pub struct Settings {
     /// The frontends' origins that may call the API from a browser (CORS); none by default.
     pub cors_allowed_origins: Vec<String>,
     pub limits: LimitSettings,
+    /// The bearer token `/metrics` asks of a scraper; unset: open in development, not served in
+    /// production.
+    pub metrics_token: Option<Secret>,
 }
 
 /// What keeps one client, a slow database or a retrying network from hurting the others.
@@ -389,6 +392,17 @@ impl Settings {
             outside,
             cors_allowed_origins: cors_origins(&lookup)?,
             limits: limit_settings(&lookup)?,
+            metrics_token: match lookup("METRICS_TOKEN") {
+                Some(token) if token.len() >= 16 && token.is_ascii() => Some(Secret::new(token)),
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: "METRICS_TOKEN",
+                        value: "(hidden)".to_owned(),
+                        expected: "at least 16 ASCII characters",
+                    });
+                }
+                None => None,
+            },
         })
     }
 }

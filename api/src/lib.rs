@@ -10,6 +10,7 @@ pub mod etag;
 pub mod idempotency;
 pub mod jwks;
 pub mod limits;
+pub mod metrics;
 pub mod notify;
 pub mod openapi;
 pub mod pdf;

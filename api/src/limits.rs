@@ -89,11 +89,14 @@ fn refilled(bucket: Bucket, now: Instant, per_minute: u64, capacity: u64) -> u64
         .min(capacity)
 }
 
-/// Paths outside the limit: the balancer's health checks and the SMS gateway's delivery
+/// Paths outside the limit: the balancer's health checks, the metrics scraper, and the SMS gateway's delivery
 /// reports (which carry the gateway's own token) come from a few addresses, often all of
 /// them through one proxy.
 fn exempt(path: &str) -> bool {
-    path == "/health" || path.starts_with("/health/") || path == "/api/v1/callbacks/sms-delivery"
+    path == "/health"
+        || path.starts_with("/health/")
+        || path == "/metrics"
+        || path == "/api/v1/callbacks/sms-delivery"
 }
 
 /// Middleware: verifies the token once and applies the client's rate limit.

@@ -250,6 +250,13 @@ fn add_security_scheme(api: &mut utoipa::openapi::OpenApi) {
             .to_owned(),
     );
     components.add_security_scheme("sms-gateway", SecurityScheme::Http(gateway));
+    let mut metrics = Http::new(HttpAuthScheme::Bearer);
+    metrics.description = Some(
+        "The monitoring's token (`METRICS_TOKEN`), for `/metrics`. Without it configured the route \
+         is open in development and not served in production."
+            .to_owned(),
+    );
+    components.add_security_scheme("metrics-token", SecurityScheme::Http(metrics));
 }
 
 const UNAVAILABLE_REGISTRIES: [ErrorCode; 3] = [
@@ -292,6 +299,7 @@ fn problems_of(operation_id: &str) -> Option<Vec<ErrorCode>> {
     Some(match operation_id {
         "list-services" | "list-districts" | "create-dev-token" => vec![],
         "health" | "health-live" | "health-ready" => vec![],
+        "metrics" => vec![E::RouteNotFound],
         "get-main-information" => with_registries(&[E::PersonNotInRegistry, E::NotARepresentative]),
         "list-subscriber-accounts" => with_registries(&[]),
         "list-head-codes" => with_registries(&[E::BusinessRequired, E::NotARepresentative]),
@@ -473,8 +481,15 @@ fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
             };
             let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
             if secured {
+                codes.push(ErrorCode::Unauthenticated);
+            }
+            // A person's or service account's JWT has roles and may need the key set; the
+            // gateway's and the monitoring's shared tokens have neither.
+            let by_jwt = operation.security.iter().flatten().any(|requirement| {
+                serde_json::to_value(requirement).is_ok_and(|value| value.get("bearer").is_some())
+            });
+            if by_jwt {
                 codes.extend([
-                    ErrorCode::Unauthenticated,
                     ErrorCode::ForbiddenRole,
                     ErrorCode::IdentityProviderUnavailable,
                 ]);

@@ -3,10 +3,10 @@
 //! authentication extractors add the reader; `state::blocking` carries it onto the blocking
 //! thread where the use case, and so the registry reads, run.
 
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
 use domain::access_log::Reader;
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,8 @@ pub struct ReadContext {
     pub purpose: String,
     /// When the request's work must be done (`REQUEST_TIMEOUT_SECONDS` after it came in).
     pub deadline: Option<tokio::time::Instant>,
+    /// The W3C trace of the request, passed on to the outside systems it calls.
+    pub trace: Option<integrations::trace::TraceContext>,
 }
 
 tokio::task_local! {
@@ -35,10 +37,15 @@ pub async fn scope(
     let deadline = request
         .app_data::<actix_web::web::Data<crate::limits::RequestTimeout>>()
         .map(|timeout| tokio::time::Instant::now() + timeout.0);
+    let trace = request
+        .extensions()
+        .get::<crate::telemetry::RequestTrace>()
+        .map(|t| t.0);
     let context = Arc::new(Mutex::new(ReadContext {
         reader: None,
         purpose: format!("{} {}", request.method(), request.path()),
         deadline,
+        trace,
     }));
     REQUEST.scope(context, next.call(request)).await
 }
@@ -73,8 +80,9 @@ impl Drop for Restore {
 
 /// Runs `work` with `context` as this thread's current one.
 pub fn run_with<T>(context: Option<ReadContext>, work: impl FnOnce() -> T) -> T {
+    let trace = context.as_ref().and_then(|c| c.trace);
     let _restore = Restore(CURRENT.with(|current| current.replace(context)));
-    work()
+    integrations::trace::with_current(trace, work)
 }
 
 /// The reader and purpose of the work on this thread; the service itself when there is none.

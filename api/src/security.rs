@@ -65,3 +65,9 @@ pub async fn headers(
     }
     Ok(response)
 }
+
+/// Compares a presented secret with the expected one in time that does not depend on where they
+/// differ, so that a token cannot be guessed byte by byte from response times.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

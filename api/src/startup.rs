@@ -273,6 +273,10 @@ impl Application {
             keep: limits.idempotency_keep,
         });
         let purge_keys = state.idempotency.clone();
+        let metrics = web::Data::new(crate::metrics::Metrics::new(
+            settings.metrics_token.clone(),
+            settings.mode,
+        ));
         let mut server = HttpServer::new(move || {
             // The first wrap is the innermost: the idempotency guard needs the token that the
             // rate limit verified, and the timeout's deadline is set in the read context.
@@ -285,7 +289,9 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry::echo_request_id,
                 ))
+                .wrap(actix_web::middleware::from_fn(crate::metrics::record))
                 .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
+                .app_data(metrics.clone())
                 .app_data(state.clone())
                 .app_data(authenticator.clone())
                 .app_data(route_table.clone())

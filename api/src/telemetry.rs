@@ -1,6 +1,7 @@
 //! Structured logs: text for a developer's terminal, JSON lines in production.
 
 use crate::config::LogFormat;
+use integrations::trace::TraceContext;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber once; later calls (tests) are ignored.
@@ -46,12 +47,26 @@ impl RootSpanBuilder for PrivateRootSpan {
         request
             .extensions_mut()
             .insert(RequestIdentifier(request_id.clone()));
+        // The caller's trace when it sent a valid `traceparent`, otherwise a new one; this
+        // request is a span of its own in it, the parent of the outside calls it makes.
+        let span_id: [u8; 8] = rand::random();
+        let trace = request
+            .headers()
+            .get(TRACEPARENT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(TraceContext::parse)
+            .map_or_else(
+                || TraceContext::begin(rand::random(), span_id),
+                |caller| caller.child(span_id),
+            );
+        request.extensions_mut().insert(RequestTrace(trace));
         tracing::info_span!(
             "request",
             method = %request.method(),
             route = tracing::field::Empty,
             status = tracing::field::Empty,
             request_id = %request_id,
+            trace_id = %trace.trace_id(),
         )
     }
 
@@ -75,6 +90,13 @@ impl RootSpanBuilder for PrivateRootSpan {
         }
     }
 }
+
+/// The W3C trace the request belongs to, with this request's span as the parent: carried to
+/// the outside systems its use case calls (`read_context`, `integrations::trace`).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestTrace(pub TraceContext);
+
+pub const TRACEPARENT_HEADER: &str = "traceparent";
 
 /// The request's id, on every log line of the request and in the `X-Request-Id` response header.
 #[derive(Debug, Clone)]

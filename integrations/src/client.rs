@@ -1,6 +1,7 @@
 //! One outside system over HTTP: base URL, bearer token, timeout, retries of reads, breaker.
 
 use crate::breaker::CircuitBreaker;
+use crate::calls::{self, CallOutcome};
 use domain::ports::Unavailable;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
@@ -102,6 +103,7 @@ impl HttpSystem {
         let mut last = String::new();
         for attempt in 0..=self.settings.retries {
             if let Err(left) = self.breaker.allow(Instant::now()) {
+                calls::record(self.name, CallOutcome::ShortCircuited);
                 return Err(self.unavailable(format!(
                     "not called for {} s after repeated failures ({last})",
                     left.as_secs().max(1)
@@ -109,15 +111,18 @@ impl HttpSystem {
             }
             match self.try_once::<T>(&url) {
                 Try::Found(value) => {
+                    calls::record(self.name, CallOutcome::Answered);
                     self.breaker.success();
                     return Ok(Some(value));
                 }
                 Try::NotFound => {
+                    calls::record(self.name, CallOutcome::Answered);
                     self.breaker.success();
                     return Ok(None);
                 }
                 Try::Fail(reason) => {
                     // The system answered: it is up, but not making sense to us.
+                    calls::record(self.name, CallOutcome::Refused);
                     self.breaker.success();
                     tracing::warn!(system = self.name, %reason, "outside system refused");
                     return Err(self.unavailable(reason));
@@ -126,6 +131,7 @@ impl HttpSystem {
                     tracing::warn!(system = self.name, attempt, %reason, "outside system failed");
                     last = reason;
                     if attempt < self.settings.retries {
+                        calls::record_retry(self.name);
                         std::thread::sleep(wait);
                         wait = wait.saturating_mul(2);
                     }
@@ -134,6 +140,7 @@ impl HttpSystem {
         }
         // One failed call (its retries included) is one failure for the breaker.
         self.breaker.failure(Instant::now());
+        calls::record(self.name, CallOutcome::Failed);
         Err(self.unavailable(last))
     }
 
@@ -141,7 +148,8 @@ impl HttpSystem {
         let mut request = self
             .agent
             .get(url.as_str())
-            .set("Accept", "application/json");
+            .set("Accept", "application/json")
+            .set("traceparent", &crate::trace::outgoing_header());
         if let Some(token) = &self.settings.token {
             request = request.set("Authorization", &format!("Bearer {token}"));
         }

@@ -9,9 +9,11 @@
 
 pub mod billing;
 pub mod breaker;
+pub mod calls;
 pub mod client;
 pub mod property;
 pub mod registry;
+pub mod trace;
 
 pub use billing::HttpBilling;
 pub use client::{HttpSystem, SystemSettings};

@@ -213,6 +213,14 @@ impl Default for PoolOptions {
     }
 }
 
+/// How many connections the pool holds, and how many of them wait for work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// The database: a pool and the backend it talks to.
 #[derive(Clone)]
 pub struct Database {
@@ -256,6 +264,16 @@ impl Database {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The pool's connections now: open, of which idle, and the most it opens (`/metrics`).
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            open: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// Runs the pending migrations of this backend; returns the ones applied.

@@ -18,7 +18,7 @@ mod time;
 
 pub use access_log::{DieselAccessLog, DieselDelegatedCalls};
 pub use applications::DieselApplicationStore;
-pub use connection::{Backend, Database, DatabaseError, PoolOptions};
+pub use connection::{Backend, Database, DatabaseError, PoolOptions, PoolState};
 pub use departments::DieselDepartments;
 pub use idempotency::IdempotencyKeys;
 pub use local_registries::LocalRegistries;

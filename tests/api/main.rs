@@ -21,6 +21,7 @@ mod me;
 mod meter_damage;
 mod my_applications;
 mod notifications;
+mod observability;
 mod reliability;
 mod route_roles;
 mod service_accounts;

@@ -95,6 +95,8 @@ const TABLE: &[(&str, &str, Policy)] = &[
     ("GET", "/health", Policy::Public),
     ("GET", "/health/live", Policy::Public),
     ("GET", "/health/ready", Policy::Public),
+    // Open in development without METRICS_TOKEN (observability.rs tests the token).
+    ("GET", "/metrics", Policy::Public),
     ("GET", "/api/v1/services", Policy::Public),
     ("GET", "/api/v1/districts", Policy::Public),
     ("GET", "/api/v1/me", Policy::ApplicantReads),

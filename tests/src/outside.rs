@@ -30,6 +30,8 @@ pub struct FakeOutside {
     pub calls: Arc<Mutex<BTreeMap<String, usize>>>,
     /// The debt billing reports, by subscriber code (changeable by tests).
     pub debts: Arc<Mutex<BTreeMap<String, i64>>>,
+    /// The `traceparent` header of each call, in order (empty when a call had none).
+    pub traceparents: Arc<Mutex<Vec<String>>>,
 }
 
 #[derive(Debug)]
@@ -38,6 +40,7 @@ struct Data {
     behaviour: Arc<Behaviour>,
     calls: Arc<Mutex<BTreeMap<String, usize>>>,
     debts: Arc<Mutex<BTreeMap<String, i64>>>,
+    traceparents: Arc<Mutex<Vec<String>>>,
     token: String,
 }
 
@@ -60,7 +63,9 @@ impl FakeOutside {
         let behaviour: Arc<Behaviour> = Arc::default();
         let calls: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
         let debts = Arc::new(Mutex::new(debts));
+        let traceparents: Arc<Mutex<Vec<String>>> = Arc::default();
         let data = web::Data::new(Data {
+            traceparents: traceparents.clone(),
             seed,
             behaviour: behaviour.clone(),
             calls: calls.clone(),
@@ -77,7 +82,16 @@ impl FakeOutside {
             behaviour,
             calls,
             debts,
+            traceparents,
         }
+    }
+
+    /// The `traceparent` headers received so far.
+    pub fn traceparents(&self) -> Vec<String> {
+        self.traceparents
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
     }
 
     /// How many calls reached `path` (e.g. `/v1/citizens/5R7KQ2M`).
@@ -120,6 +134,16 @@ async fn answer(data: web::Data<Data>, request: HttpRequest) -> HttpResponse {
     let path = request.path().to_owned();
     if let Ok(mut calls) = data.calls.lock() {
         *calls.entry(path.clone()).or_default() += 1;
+    }
+    if let Ok(mut traceparents) = data.traceparents.lock() {
+        traceparents.push(
+            request
+                .headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
     let authorised = request
         .headers()

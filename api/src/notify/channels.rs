@@ -213,6 +213,8 @@ impl SmsGateway {
         let mut request = self
             .client
             .post(self.settings.url.clone())
+            // A delivery starts a trace of its own: it runs after the request that queued it.
+            .header("traceparent", integrations::trace::outgoing_header())
             .json(&GatewayRequest {
                 from: &self.sender,
                 to: sms.to,

@@ -151,6 +151,7 @@ impl WebhookSender {
             .client
             .post(url)
             .header("Content-Type", "application/json")
+            .header("traceparent", integrations::trace::outgoing_header())
             .header(
                 SIGNATURE_HEADER,
                 signature(secret.as_bytes(), timestamp, &json),

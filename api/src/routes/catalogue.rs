@@ -126,3 +126,72 @@ pub async fn health_ready(state: web::Data<AppState>) -> Result<web::Json<Readin
         },
     }))
 }
+
+const METRICS_EXAMPLE: &str = "\
+# HELP eservices_http_requests_total HTTP requests answered, by method, route template and status.
+# TYPE eservices_http_requests_total counter
+eservices_http_requests_total{method=\"GET\",route=\"/api/v1/me/applications\",status=\"200\"} 1532
+# HELP eservices_outbox_messages SMS, e-mails and webhook calls in the outbox (all instances): queued waits to be sent, failed needs an operator.
+# TYPE eservices_outbox_messages gauge
+eservices_outbox_messages{status=\"queued\"} 3
+eservices_outbox_messages{status=\"failed\"} 0
+";
+
+/// The service's metrics for Prometheus (text format 0.0.4): requests by method, route template
+/// and status; latency histograms; the database pool; the outbox's queued and failed messages;
+/// the calls to the registries and billing by outcome. Labels never hold personal data: routes
+/// are templates. With `METRICS_TOKEN` set, a scraper sends it as a bearer token; in production
+/// the route is not served without one (404), in development it is open without one. The list
+/// of metrics is in `docs/DEPLOYMENT.md`.
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "metrics",
+    security(("metrics-token" = [])),
+    responses((
+        status = 200,
+        description = "The metrics, in the Prometheus text format",
+        content_type = "text/plain; version=0.0.4; charset=utf-8",
+        body = String,
+        example = json!(METRICS_EXAMPLE)
+    ))
+)]
+#[get("/metrics")]
+pub async fn metrics(
+    request: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    metrics: web::Data<crate::metrics::Metrics>,
+) -> Result<HttpResponse, ApiError> {
+    let authorization = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match metrics.access(authorization) {
+        crate::metrics::Access::Allowed => {}
+        crate::metrics::Access::Unauthenticated => {
+            return Err(ApiError::new(
+                crate::problem::ErrorCode::Unauthenticated,
+                "the metrics need the bearer token METRICS_TOKEN names",
+            ));
+        }
+        crate::metrics::Access::Off => {
+            return Err(ApiError::new(
+                crate::problem::ErrorCode::RouteNotFound,
+                "no such operation",
+            ));
+        }
+    }
+    let database = state.database.clone();
+    let outbox = state.outbox.clone();
+    // The backlog is read from the database; when it does not answer, the rest is still worth
+    // scraping (`eservices_outbox_readable 0` says so).
+    let snapshot = web::block(move || crate::metrics::Snapshot {
+        pool: Some(database.pool_state()),
+        outbox: outbox.backlog().ok(),
+        outside: integrations::calls::counts(),
+    })
+    .await
+    .map_err(|_| ApiError::internal("metrics task failed"))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render(&snapshot)))
+}

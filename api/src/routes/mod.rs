@@ -27,6 +27,7 @@ pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
         config.service(catalogue::health);
         config.service(catalogue::health_live);
         config.service(catalogue::health_ready);
+        config.service(catalogue::metrics);
         config.service(
             scope::scope("/api/v1")
                 .service(catalogue::list_services)

@@ -129,7 +129,9 @@ pub async fn sms_delivery_report(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let authentic = match (expected, given) {
-        (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
+        (Some(expected), Some(given)) => {
+            crate::security::constant_time_eq(expected.as_bytes(), given.as_bytes())
+        }
         _ => false,
     };
     if !authentic {
@@ -176,10 +178,6 @@ pub async fn sms_delivery_report(
 
 const MAX_REFERENCE: usize = 200;
 const MAX_REASON: usize = 500;
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// The language of the applicant's messages.
 #[derive(Debug, Deserialize, ToSchema)]

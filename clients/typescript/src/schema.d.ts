@@ -63,6 +63,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service's metrics for Prometheus (text format 0.0.4): requests by method, route template
+         *     and status; latency histograms; the database pool; the outbox's queued and failed messages;
+         *     the calls to the registries and billing by outcome. Labels never hold personal data: routes
+         *     are templates. With `METRICS_TOKEN` set, a scraper sends it as a bearer token; in production
+         *     the route is not served without one (404), in development it is open without one. The list
+         *     of metrics is in `docs/DEPLOYMENT.md`.
+         */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/services": {
         parameters: {
             query?: never;
@@ -1804,6 +1828,85 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Problem: too-many-requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request's id, on every log line of the request: the caller's `X-Request-Id` when it is 1 to 128 letters, digits and `-._:`, otherwise one made for it. Quote it when reporting a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: request-timeout, database-unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request's id, on every log line of the request: the caller's `X-Request-Id` when it is 1 to 128 letters, digits and `-._:`, otherwise one made for it. Quote it when reporting a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics, in the Prometheus text format */
+            200: {
+                headers: {
+                    /** @description The request's id, on every log line of the request: the caller's `X-Request-Id` when it is 1 to 128 letters, digits and `-._:`, otherwise one made for it. Quote it when reporting a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example # HELP eservices_http_requests_total HTTP requests answered, by method, route template and status.
+                     *     # TYPE eservices_http_requests_total counter
+                     *     eservices_http_requests_total{method="GET",route="/api/v1/me/applications",status="200"} 1532
+                     *     # HELP eservices_outbox_messages SMS, e-mails and webhook calls in the outbox (all instances): queued waits to be sent, failed needs an operator.
+                     *     # TYPE eservices_outbox_messages gauge
+                     *     eservices_outbox_messages{status="queued"} 3
+                     *     eservices_outbox_messages{status="failed"} 0
+                     */
+                    "text/plain; version=0.0.4; charset=utf-8": string;
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    /** @description The request's id, on every log line of the request: the caller's `X-Request-Id` when it is 1 to 128 letters, digits and `-._:`, otherwise one made for it. Quote it when reporting a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem: route-not-found */
+            404: {
+                headers: {
+                    /** @description The request's id, on every log line of the request: the caller's `X-Request-Id` when it is 1 to 128 letters, digits and `-._:`, otherwise one made for it. Quote it when reporting a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Problem: too-many-requests */
@@ -4129,17 +4232,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: forbidden-role */
-            403: {
-                headers: {
-                    /** @description The request's id, on every log line of the request: the caller's `X-Request-Id` when it is 1 to 128 letters, digits and `-._:`, otherwise one made for it. Quote it when reporting a problem. */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Problem: message-not-found */
             404: {
                 headers: {
@@ -4197,7 +4289,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem: identity-provider-unavailable, request-timeout, database-unavailable */
+            /** @description Problem: request-timeout, database-unavailable */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
