@@ -25,3 +25,4 @@ mod reliability;
 mod route_roles;
 mod service_accounts;
 mod storage;
+mod swagger_ui;
