@@ -24,7 +24,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config as SwaggerUiConfig, SwaggerUi};
 
 /// The demo registry data, built into the binary so that `cargo run` needs no file.
 pub const DEMO_SEED: &str = include_str!("../../demo/seed.json");
@@ -308,8 +308,13 @@ impl Application {
                 .into_utoipa_app()
                 .configure(routes::configure(mode))
                 .split_for_parts();
+            // No online validator badge: Swagger UI would load it as an image from a third
+            // party, handing it the document's address; the page's CSP refuses it (a broken
+            // image and a console error on every load under a real host name).
             app.service(
-                SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi.clone()),
+                SwaggerUi::new("/swagger-ui/{_:.*}")
+                    .url("/api-docs/openapi.json", openapi.clone())
+                    .config(SwaggerUiConfig::default().validator_url("none")),
             )
             .default_service(web::to(routes::fallback::route_not_found))
         })

@@ -26,3 +26,4 @@ mod reliability;
 mod route_roles;
 mod service_accounts;
 mod storage;
+mod swagger_ui;
