@@ -262,6 +262,30 @@ pub enum KeyError {
         algorithm: &'static str,
         reason: String,
     },
+    #[error(
+        "JWT_PUBLIC_KEY_FILE={path} is the development key: production verifies the identity provider's key only"
+    )]
+    DevelopmentKeyInProduction { path: PathBuf },
+}
+
+/// Production refuses the development key: by its file name, or by its content when a copy of
+/// the data folder's development key was put elsewhere. Whoever can read the data folder of a
+/// development install can sign tokens for it.
+pub fn refuse_development_key(public_key_file: &Path, data_dir: &Path) -> Result<(), KeyError> {
+    let refused = || KeyError::DevelopmentKeyInProduction {
+        path: public_key_file.to_owned(),
+    };
+    if public_key_file.file_name() == Some(std::ffi::OsStr::new(DEV_PUBLIC_KEY_FILE)) {
+        return Err(refused());
+    }
+    let given = std::fs::read(public_key_file).map_err(|source| KeyError::Read {
+        path: public_key_file.to_owned(),
+        source,
+    })?;
+    match std::fs::read(data_dir.join(DEV_PUBLIC_KEY_FILE)) {
+        Ok(development) if development == given => Err(refused()),
+        _ => Ok(()),
+    }
 }
 
 /// Verifies bearer tokens.

@@ -16,8 +16,29 @@ use std::process::ExitCode;
     version
 )]
 struct Cli {
+    /// A TOML file of settings (keys as listed below); the environment wins over it. Default:
+    /// the file ESERVICES_CONFIG names, or none.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// The command line with every setting described in `--help` (the root's and each command's):
+/// the settings come from `config_reference`, so the help cannot fall behind them.
+fn command_line() -> clap::Command {
+    use clap::CommandFactory;
+    let short = "Settings: environment variables or a --config TOML file; --help lists them all.";
+    let long = crate::config_reference::help_text();
+    let mut command = Cli::command()
+        .after_help(short)
+        .after_long_help(long.clone());
+    for name in ["serve", "worker", "migrate", "seed", "token"] {
+        let long = long.clone();
+        command =
+            command.mut_subcommand(name, move |sub| sub.after_help(short).after_long_help(long));
+    }
+    command
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +52,7 @@ enum Command {
     Migrate,
     /// Load registry and billing data for the local adapters from a JSON file (idempotent).
     Seed {
+        /// The seed file (docs/SEED_FORMAT.md).
         #[arg(long)]
         file: PathBuf,
     },
@@ -44,17 +66,22 @@ enum Command {
     /// (`--pin`) or a staff member (`--employee` with `--role operator --department …` or
     /// `--role supervisor`).
     Token {
+        /// The applicant's PIN (FİN, 7 letters and digits), the token's subject.
         #[arg(long, value_parser = parse_pin, required_unless_present = "employee", conflicts_with = "employee")]
         pin: Option<Pin>,
+        /// A staff member's employee id, the token's subject.
         #[arg(long)]
         employee: Option<String>,
+        /// An operator's department code (e.g. BAKI-SEBEKE).
         #[arg(long, value_parser = parse_department)]
         department: Option<DepartmentCode>,
+        /// The business (VÖEN, 10 digits) the applicant acts for.
         #[arg(long, value_parser = parse_tin)]
         tin: Option<Tin>,
-        /// Repeat for several roles.
+        /// applicant, operator, supervisor or admin; repeat for several roles.
         #[arg(long = "role", value_parser = parse_role, default_value = "applicant")]
         roles: Vec<Role>,
+        /// How the applicant signed in: e-signature, asan-imza or password.
         #[arg(long, value_parser = parse_login_method, default_value = "asan-imza")]
         login_method: LoginMethod,
         /// Lifetime in minutes.
@@ -85,8 +112,15 @@ fn parse_login_method(raw: &str) -> Result<LoginMethod, String> {
 
 /// Runs the command line; the process exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
-    let settings = match Settings::from_env() {
+    let cli = match command_line()
+        .try_get_matches()
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches))
+    {
+        Ok(cli) => cli,
+        // --help and --version print and end here too, with success.
+        Err(error) => error.exit(),
+    };
+    let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(error) => return fail(&error.to_string()),
     };

@@ -1,7 +1,8 @@
 //! Settings: a default for everything that works for development, each overridable by an
 //! environment variable. Production mode refuses to start without the settings it cannot guess.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Development makes a key pair and demo data, and offers `POST /api/v1/dev/tokens`; production
@@ -224,15 +225,95 @@ pub enum ConfigError {
     },
     #[error("{0} must be set in production mode")]
     Missing(&'static str),
+    #[error("cannot read the configuration file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("{path}: {name} is not a setting of this service (`eservices --help` lists them)")]
+    UnknownSetting { name: String, path: PathBuf },
+    #[error("{path}: {name} must be a string, number, boolean or list of strings, not {found}")]
+    FileValue {
+        name: String,
+        path: PathBuf,
+        found: &'static str,
+    },
+}
+
+/// The environment variable that names the configuration file when `--config` does not.
+pub const CONFIG_FILE_VARIABLE: &str = "ESERVICES_CONFIG";
+
+/// Reads a configuration file: TOML whose keys are the settings' names
+/// (`config_reference::SETTINGS`). Numbers and booleans are taken as written, lists of strings
+/// joined with commas. An unknown key is refused: a misspelt setting must not be ignored.
+pub fn read_config_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::File {
+        path: path.to_owned(),
+        reason: error.to_string(),
+    })?;
+    parse_config_file(&text, path)
+}
+
+/// The settings written in `text` (a file's content; `path` names it in errors).
+pub fn parse_config_file(text: &str, path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|error: toml::de::Error| ConfigError::File {
+            path: path.to_owned(),
+            reason: error.message().to_owned(),
+        })?;
+    let mut values = BTreeMap::new();
+    for (name, value) in table {
+        if crate::config_reference::find(&name).is_none() {
+            return Err(ConfigError::UnknownSetting {
+                name,
+                path: path.to_owned(),
+            });
+        }
+        let wrong = |found: &'static str| ConfigError::FileValue {
+            name: name.clone(),
+            path: path.to_owned(),
+            found,
+        };
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Datetime(d) => d.to_string(),
+            toml::Value::Float(_) => return Err(wrong("a fractional number")),
+            toml::Value::Table(_) => return Err(wrong("a table")),
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    toml::Value::String(s) => Ok(s),
+                    _ => Err(wrong("a list holding other than strings")),
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .join(","),
+        };
+        values.insert(name, text);
+    }
+    Ok(values)
 }
 
 pub const DEV_ISSUER: &str = "eservices-development";
 pub const DEFAULT_AUDIENCE: &str = "azerisiq-eservices";
 
 impl Settings {
-    /// Reads the process environment.
+    /// Reads the process environment, and the configuration file `ESERVICES_CONFIG` names.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Self::load(None)
+    }
+
+    /// Reads the configuration file (`file`, or the one `ESERVICES_CONFIG` names; none is
+    /// fine) and the process environment, which wins over the file.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let environment = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let path = file
+            .map(Path::to_path_buf)
+            .or_else(|| environment(CONFIG_FILE_VARIABLE).map(PathBuf::from));
+        let written = match &path {
+            Some(path) => read_config_file(path)?,
+            None => BTreeMap::new(),
+        };
+        Self::from_lookup(|name| environment(name).or_else(|| written.get(name).cloned()))
     }
 
     /// Reads settings through `lookup` (the environment, or a map in tests).
@@ -316,6 +397,13 @@ impl Settings {
         };
         if production && public_key_file.is_none() && jwks.is_none() {
             return Err(ConfigError::Missing("JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL"));
+        }
+        if production && lookup("JWT_ISSUER").as_deref() == Some(DEV_ISSUER) {
+            return Err(invalid(
+                "JWT_ISSUER",
+                DEV_ISSUER,
+                "the identity provider's issuer, not the development one",
+            ));
         }
         let jwt = JwtSettings {
             algorithm,
@@ -891,6 +979,66 @@ mod tests {
             .is_err()
         );
         assert!(settings(&[("JWT_JWKS_URL", "ftp://idp/jwks")]).is_err());
+    }
+
+    #[test]
+    fn a_configuration_file_holds_settings_by_name() {
+        let path = Path::new("eservices.toml");
+        let read = parse_config_file(
+            "PORT = 9090\nDEMO_DATA = false\nFIXED_CLOCK = 2026-11-06T12:00:00Z\n\
+             CORS_ALLOWED_ORIGINS = [\"https://e-gov.az\", \"https://a.az\"]\nMAIL_FROM = \"x <x@y.az>\"\n",
+            path,
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(read.get("PORT").map(String::as_str), Some("9090"));
+        assert_eq!(read.get("DEMO_DATA").map(String::as_str), Some("false"));
+        assert_eq!(
+            read.get("CORS_ALLOWED_ORIGINS").map(String::as_str),
+            Some("https://e-gov.az,https://a.az")
+        );
+        let settings = Settings::from_lookup(|name| read.get(name).cloned())
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(settings.port, 9090);
+        assert_eq!(settings.cors_allowed_origins.len(), 2);
+        assert!(settings.fixed_clock.is_some());
+        for (bad, expected) in [
+            ("PROT = 1", "PROT is not a setting"),
+            ("RUST_LOG = \"debug\"", "RUST_LOG is not a setting"),
+            ("PORT = 1.5", "not a fractional number"),
+            ("[database]\nurl = 1", "database is not a setting"),
+            (
+                "CORS_ALLOWED_ORIGINS = [1]",
+                "a list holding other than strings",
+            ),
+            (
+                "PORT = ",
+                "cannot read the configuration file eservices.toml",
+            ),
+        ] {
+            let error = parse_config_file(bad, path).err().map(|e| e.to_string());
+            assert!(
+                error.as_deref().is_some_and(|e| e.contains(expected)),
+                "{bad}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn production_refuses_the_development_issuer() {
+        let error = settings(&[
+            ("APP_MODE", "production"),
+            ("DATABASE_URL", "postgres://db/e"),
+            ("JWT_PUBLIC_KEY_FILE", "/keys/idp.pem"),
+            ("JWT_ISSUER", DEV_ISSUER),
+        ])
+        .err()
+        .map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("JWT_ISSUER=")),
+            "{error:?}"
+        );
     }
 
     #[test]

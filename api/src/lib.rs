@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod cli;
 pub mod config;
+pub mod config_reference;
 pub mod document_links;
 pub mod etag;
 pub mod idempotency;

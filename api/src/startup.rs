@@ -171,7 +171,12 @@ impl Application {
             }
             None => {
                 let public_key = match &settings.jwt.public_key_file {
-                    Some(path) => path.clone(),
+                    Some(path) => {
+                        if settings.mode == Mode::Production {
+                            crate::auth::refuse_development_key(path, &settings.data_dir)?;
+                        }
+                        path.clone()
+                    }
                     None => ensure_dev_key_pair(&settings.data_dir)?,
                 };
                 Authenticator::new(&settings.jwt, &public_key)?

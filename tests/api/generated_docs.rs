@@ -1,5 +1,6 @@
 //! Documents generated from the code must not fall behind it: docs/WORKFLOW.md from the
-//! domain's state machine, docs/ERRORS.md from the problem codes. `UPDATE_DOCS=1` rewrites them.
+//! domain's state machine, docs/ERRORS.md from the problem codes, docs/CONFIGURATION.md from the
+//! settings' list. `UPDATE_DOCS=1` rewrites them.
 
 fn check(file: &str, generated: &str, test: &str) {
     let path = format!("{}/../docs/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -28,5 +29,14 @@ fn error_catalogue_lists_every_problem_code() {
         "ERRORS.md",
         &api::problem::error_catalogue(),
         "error_catalogue",
+    );
+}
+
+#[test]
+fn configuration_document_lists_every_setting() {
+    check(
+        "CONFIGURATION.md",
+        &api::config_reference::markdown(),
+        "configuration_document",
     );
 }

@@ -128,7 +128,11 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_mode_has_no_development_token_route_and_takes_configured_keys() {
     let key_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let public = api::auth::ensure_dev_key_pair(key_dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    // A key pair of the test's own, playing the identity provider's (made as the development
+    // one is, and given another name: production refuses the development key by its name).
+    let made = api::auth::ensure_dev_key_pair(key_dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let public = key_dir.path().join("idp-ed25519-public.pem");
+    std::fs::rename(&made, &public).unwrap_or_else(|e| panic!("{e}"));
     let public = public.display().to_string();
     // Production reads the registries over HTTP: a local server plays them.
     let outside = eservices_tests::outside::FakeOutside::start("registry-token").await;

@@ -8,6 +8,7 @@ mod back_office;
 mod bad_input;
 mod browser;
 mod catalogue;
+mod configuration;
 mod contract;
 mod contract_fuzz;
 mod documents;
