@@ -33,7 +33,7 @@ fn command_line() -> clap::Command {
     let mut command = Cli::command()
         .after_help(short)
         .after_long_help(long.clone());
-    for name in ["serve", "worker", "migrate", "seed", "token"] {
+    for name in ["serve", "worker", "migrate", "seed", "token", "probe"] {
         let long = long.clone();
         command =
             command.mut_subcommand(name, move |sub| sub.after_help(short).after_long_help(long));
@@ -55,6 +55,16 @@ enum Command {
         /// The seed file (docs/SEED_FORMAT.md).
         #[arg(long)]
         file: PathBuf,
+    },
+    /// Ask this instance's own health route over HTTP (HOST and PORT) and exit 0 when it
+    /// answers 200: the container's health check, in an image without curl.
+    Probe {
+        /// The route to ask.
+        #[arg(long, default_value = "/health/ready")]
+        path: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
     },
     /// Write the OpenAPI contract (production routes) as YAML.
     Openapi {
@@ -131,6 +141,7 @@ pub fn run() -> ExitCode {
         Command::Migrate => migrate(&settings),
         Command::Seed { file } => seed(&settings, &file),
         Command::Openapi { output } => write_openapi(&output),
+        Command::Probe { path, timeout } => probe(&settings, &path, timeout),
         Command::Token {
             pin,
             employee,
@@ -246,6 +257,57 @@ fn seed(settings: &Settings, file: &std::path::Path) -> Result<(), String> {
     let summary = persistence::seed::load(&database, &seed).map_err(|e| e.to_string())?;
     println!("loaded {summary:?}");
     Ok(())
+}
+
+/// One HTTP/1.1 GET to this instance: the answer's status line must say 200.
+#[allow(clippy::print_stdout)]
+fn probe(settings: &Settings, path: &str, timeout_seconds: u64) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+    if !path.starts_with('/')
+        || path
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(format!("--path {path:?}: a route such as /health/ready"));
+    }
+    let timeout = std::time::Duration::from_secs(timeout_seconds.clamp(1, 60));
+    // A server listening on every address is asked on loopback.
+    let address: SocketAddr = match settings.host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, settings.port).into(),
+        Ok(IpAddr::V6(ip)) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, settings.port).into(),
+        Ok(ip) => (ip, settings.port).into(),
+        Err(_) => (settings.host.as_str(), settings.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve HOST={}: {e}", settings.host))?
+            .next()
+            .ok_or_else(|| format!("HOST={} has no address", settings.host))?,
+    };
+    let mut stream =
+        TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("{address}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: eservices-probe\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("{address}: {e}"))?;
+    let mut head = [0_u8; 64];
+    let read = stream
+        .read(&mut head)
+        .map_err(|e| format!("{address}: {e}"))?;
+    let status_line = String::from_utf8_lossy(&head[..read]);
+    let status_line = status_line.lines().next().unwrap_or_default();
+    if status_line.starts_with("HTTP/1.1 200 ") {
+        println!("{path}: {status_line}");
+        Ok(())
+    } else {
+        Err(format!("{path} answered {status_line:?}"))
+    }
 }
 
 #[allow(clippy::print_stdout)]

@@ -11,6 +11,7 @@ mod catalogue;
 mod configuration;
 mod contract;
 mod contract_fuzz;
+mod deployment_files;
 mod documents;
 mod faults;
 mod generated_docs;
