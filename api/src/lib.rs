@@ -26,4 +26,5 @@ pub mod startup;
 pub mod state;
 pub mod steps;
 pub mod telemetry;
+pub mod translations;
 pub mod vocabulary;

@@ -62,6 +62,7 @@ pub fn openapi(mode: Mode) -> utoipa::openapi::OpenApi {
     add_security_scheme(&mut api);
     add_problem_responses(&mut api);
     add_request_id_header(&mut api);
+    add_accept_language_parameter(&mut api);
     add_links(&mut api);
     mark_open_operations(&mut api);
     add_relative_server(&mut api);
@@ -115,6 +116,37 @@ fn add_request_id_header(api: &mut utoipa::openapi::OpenApi) {
                     );
                 }
             }
+        }
+    }
+}
+
+/// Every operation answers problems (and labels statuses) in the language `Accept-Language`
+/// asks for (`translations.rs`).
+fn add_accept_language_parameter(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    for item in api.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let parameter = ParameterBuilder::new()
+                .name("Accept-Language")
+                .parameter_in(ParameterIn::Header)
+                .required(utoipa::openapi::Required::False)
+                .description(Some(
+                    "The language of the problems' `title`, `detail` and field messages and of \
+                     the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as \
+                     RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets \
+                     Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change.",
+                ))
+                .schema(Some(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::String)
+                        .max_length(Some(256))
+                        .examples([serde_json::json!("az")]),
+                ))
+                .build();
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(utoipa::openapi::RefOr::T(parameter));
         }
     }
 }

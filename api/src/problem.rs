@@ -57,16 +57,20 @@ pub fn error_catalogue() -> String {
          `errors` lists the fields at fault where there are any. Generated from `ErrorCode` in \
          `api/src/problem.rs`: a client may rely on a code's meaning and status; new codes may be \
          added (docs/VERSIONING.md).\n\n\
-         | code | HTTP status | meaning |\n|---|---|---|\n",
+         The `title` and `detail` come in the language `Accept-Language` asks for: Azerbaijani \
+         (the default), English or Russian (`api/src/translations.rs`).\n\n\
+         | code | HTTP status | meaning | Azərbaycanca | По-русски |\n|---|---|---|---|---|\n",
     );
     for code in ErrorCode::ALL {
         let status = code.status();
         text.push_str(&format!(
-            "| `{}` | {} {} | {} |\n",
+            "| `{}` | {} {} | {} | {} | {} |\n",
             code.as_str(),
             status.as_u16(),
             status.canonical_reason().unwrap_or_default(),
-            code.title()
+            code.title(),
+            crate::translations::problem_title(*code, domain::notifications::Language::Az),
+            crate::translations::problem_title(*code, domain::notifications::Language::Ru),
         ));
     }
     text

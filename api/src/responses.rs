@@ -292,7 +292,7 @@ impl From<&TimelineEntry> for TimelineEntryView {
 /// An application with its steps and timeline.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "number": "MD-2026-000001", "kind": "meter-damage-investigation", "status": "submitted",
+    "number": "MD-2026-000001", "kind": "meter-damage-investigation", "status": "submitted", "status_label": "Göndərilib",
     "applicant": {"pin": "5R7KQ2M", "login_method": "asan-imza"},
     "subscriber": {"type": "residential", "subscriber_code": "1000000001"},
     "damage_description": "Sayğacın şüşəsi sınıb.",
@@ -309,6 +309,8 @@ pub struct ApplicationView {
     pub number: String,
     pub kind: ApplicationKind,
     pub status: Status,
+    /// The status in the language of `Accept-Language` (Azerbaijani by default), for display.
+    pub status_label: String,
     pub applicant: ApplicantView,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscriber: Option<SubscriberSelection>,
@@ -603,11 +605,17 @@ fn subscriber_of(target: &MeterDamageTarget) -> SubscriberSelection {
 }
 
 impl ApplicationView {
-    pub fn new(application: &Application, caller: domain::identity::Role) -> Self {
+    pub fn new(
+        application: &Application,
+        caller: domain::identity::Role,
+        language: domain::notifications::Language,
+    ) -> Self {
         let mut view = Self {
             number: application.number.to_string(),
             kind: application.kind().into(),
             status: application.status.into(),
+            status_label: crate::translations::status_label(application.status, language)
+                .to_owned(),
             applicant: ApplicantView {
                 pin: application.applicant.pin.to_string(),
                 tin: application.applicant.tin.as_ref().map(ToString::to_string),
@@ -703,6 +711,8 @@ pub struct ApplicationSummary {
     pub number: String,
     pub kind: ApplicationKind,
     pub status: Status,
+    /// The status in the language of `Accept-Language` (Azerbaijani by default), for display.
+    pub status_label: String,
     /// The subscriber code or metering point the application is about, once chosen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
@@ -712,8 +722,8 @@ pub struct ApplicationSummary {
     pub submitted_at: Option<DateTime<Utc>>,
 }
 
-impl From<&Application> for ApplicationSummary {
-    fn from(application: &Application) -> Self {
+impl ApplicationSummary {
+    pub fn new(application: &Application, language: domain::notifications::Language) -> Self {
         let target = match &application.steps {
             Steps::MeterDamage {
                 target: Some(MeterDamageTarget::Residential { subscriber_code }),
@@ -733,6 +743,8 @@ impl From<&Application> for ApplicationSummary {
             number: application.number.to_string(),
             kind: application.kind().into(),
             status: application.status.into(),
+            status_label: crate::translations::status_label(application.status, language)
+                .to_owned(),
             target,
             created_at: application.created_at,
             updated_at: application.updated_at,
@@ -744,7 +756,7 @@ impl From<&Application> for ApplicationSummary {
 /// A page of "My applications", newest first.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "items": [{"number": "MD-2026-000001", "kind": "meter-damage-investigation", "status": "submitted", "target": "1000000001", "created_at": "2026-11-23T09:00:00Z", "updated_at": "2026-11-23T09:02:00Z", "submitted_at": "2026-11-23T09:02:00Z"}],
+    "items": [{"number": "MD-2026-000001", "kind": "meter-damage-investigation", "status": "submitted", "status_label": "Göndərilib", "target": "1000000001", "created_at": "2026-11-23T09:00:00Z", "updated_at": "2026-11-23T09:02:00Z", "submitted_at": "2026-11-23T09:02:00Z"}],
     "total": 1, "limit": 20
 }))]
 pub struct ApplicationList {

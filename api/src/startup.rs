@@ -290,6 +290,9 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(crate::limits::admit))
                 .wrap(actix_web::middleware::from_fn(crate::read_context::scope))
                 .wrap(crate::security::cors(&cors_origins))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::translations::localize_problems,
+                ))
                 .wrap(actix_web::middleware::from_fn(crate::security::headers))
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry::echo_request_id,

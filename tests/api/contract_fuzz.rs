@@ -38,6 +38,8 @@ const DEFAULT_MAX_EXAMPLES: &str = "10";
 /// One run may not take longer than this: it is stopped and the test fails.
 const RUN_LIMIT: Duration = Duration::from_secs(150);
 const SMS_REPORT_TOKEN: &str = "sms-delivery-report-token-for-fuzzing";
+/// The monitoring's token: with it set, `/metrics` asks for it as the contract says.
+const METRICS_TOKEN: &str = "metrics-scrape-token-for-fuzzing";
 
 /// How to start schemathesis: the program and the arguments before `run`, and the environment it
 /// needs.
@@ -434,9 +436,13 @@ bearer = {bearer}
 [auth.openapi.sms-gateway]
 bearer = {sms}
 
+[auth.openapi.metrics-token]
+bearer = {metrics}
+
 "#,
         bearer = quoted(bearer),
         sms = quoted(SMS_REPORT_TOKEN),
+        metrics = quoted(METRICS_TOKEN),
         stateful_examples = max_examples.parse::<u32>().unwrap_or(10).saturating_mul(4),
     );
     let etags = &fixtures.etags;
@@ -676,6 +682,7 @@ async fn fuzz(backend: Backend) {
         backend,
         &[
             ("SMS_DELIVERY_REPORT_TOKEN", SMS_REPORT_TOKEN),
+            ("METRICS_TOKEN", METRICS_TOKEN),
             // Nothing listens there: SMS fail, for the failed-message operations to have some.
             (
                 "SMS_GATEWAY_URL",

@@ -19,6 +19,7 @@ mod hostile_input;
 mod identity;
 mod integrations;
 mod jwks;
+mod languages;
 mod me;
 mod meter_damage;
 mod my_applications;

@@ -108,8 +108,9 @@ pub async fn create_application(
     ApplicantPrincipal(principal): ApplicantPrincipal,
     http: HttpRequest,
     JsonBody(request): JsonBody<CreateApplicationRequest>,
+    crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
-    let language = accept_language(&http);
+    let messages_language = accept_language(&http);
     let changes = StepFields {
         subscriber: request.subscriber.as_ref(),
         damage_description: request.damage_description.as_deref(),
@@ -123,8 +124,13 @@ pub async fn create_application(
     let kind = request.kind.into();
     let submit = request.submit;
     let application =
-        blocking(move || service.create(&applicant, kind, changes, submit, language)).await?;
-    Ok(created(ApplicationView::new(&application, Role::Applicant)))
+        blocking(move || service.create(&applicant, kind, changes, submit, messages_language))
+            .await?;
+    Ok(created(ApplicationView::new(
+        &application,
+        Role::Applicant,
+        language,
+    )))
 }
 
 /// Fills in or changes steps of a draft (or of an application returned for a correction).
@@ -143,6 +149,7 @@ pub async fn update_application(
     ApplicantPrincipal(principal): ApplicantPrincipal,
     path: web::Path<String>,
     JsonBody(request): JsonBody<UpdateApplicationRequest>,
+    crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let changes = StepFields {
@@ -159,6 +166,7 @@ pub async fn update_application(
     Ok(with_etag(ApplicationView::new(
         &application,
         Role::Applicant,
+        language,
     )))
 }
 
@@ -178,15 +186,18 @@ pub async fn submit_application(
     ApplicantPrincipal(principal): ApplicantPrincipal,
     http: HttpRequest,
     path: web::Path<String>,
+    crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let service = state.service.clone();
     let applicant = principal.applicant();
-    let language = accept_language(&http);
-    let application = blocking(move || service.submit(&applicant, &number, language)).await?;
+    let messages_language = accept_language(&http);
+    let application =
+        blocking(move || service.submit(&applicant, &number, messages_language)).await?;
     Ok(with_etag(ApplicationView::new(
         &application,
         Role::Applicant,
+        language,
     )))
 }
 
@@ -207,6 +218,7 @@ pub async fn cancel_application(
     ApplicantPrincipal(principal): ApplicantPrincipal,
     path: web::Path<String>,
     OptionalJsonBody(cancel): OptionalJsonBody<CancelApplicationRequest>,
+    crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let reason = cancel
@@ -234,6 +246,7 @@ pub async fn cancel_application(
     Ok(with_etag(ApplicationView::new(
         &application,
         Role::Applicant,
+        language,
     )))
 }
 
@@ -253,6 +266,7 @@ pub async fn get_application(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
+    crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let outbox = state.outbox.clone();
@@ -270,7 +284,7 @@ pub async fn get_application(
             (application, role)
         }
     };
-    let mut view = ApplicationView::new(&application, role);
+    let mut view = ApplicationView::new(&application, role, language);
     let read = application.number.clone();
     let messages = blocking(move || Ok(outbox.messages_of(&read, false)?)).await?;
     view.attach_notifications(&application, &messages, role);
@@ -332,6 +346,7 @@ pub async fn list_my_applications(
     state: web::Data<AppState>,
     ApplicantPrincipal(principal): ApplicantPrincipal,
     query: crate::query::Query<ListApplicationsQuery>,
+    crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<web::Json<ApplicationList>, ApiError> {
     let query = query.into_inner();
     let limit = crate::routes::page_limit(query.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
@@ -347,7 +362,11 @@ pub async fn list_my_applications(
     let service = state.service.clone();
     let page = blocking(move || service.list(&store_query)).await?;
     Ok(web::Json(ApplicationList {
-        items: page.items.iter().map(ApplicationSummary::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|a| ApplicationSummary::new(a, language))
+            .collect(),
         total: page.total,
         limit,
         next_cursor: page.next_after.map(encode_cursor),

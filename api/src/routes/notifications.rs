@@ -204,15 +204,18 @@ pub async fn set_language(
     ApplicantPrincipal(principal): ApplicantPrincipal,
     path: web::Path<String>,
     JsonBody(request): JsonBody<LanguageRequest>,
+    crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let service = state.service.clone();
     let applicant = principal.applicant();
-    let language = request.language.into();
-    let application = blocking(move || service.set_language(&applicant, &number, language)).await?;
+    let messages_language = request.language.into();
+    let application =
+        blocking(move || service.set_language(&applicant, &number, messages_language)).await?;
     Ok(with_etag(ApplicationView::new(
         &application,
         Role::Applicant,
+        language,
     )))
 }
 

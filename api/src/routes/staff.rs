@@ -11,6 +11,7 @@ use crate::responses::{
 use crate::routes::application_number;
 use crate::routes::with_etag;
 use crate::state::{AppState, blocking};
+use crate::translations::Preferred;
 use crate::vocabulary::{Action, ApplicationKind, Status};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -65,6 +66,8 @@ pub struct InboxItem {
     pub number: String,
     pub kind: ApplicationKind,
     pub status: Status,
+    /// The status in the language of `Accept-Language` (Azerbaijani by default), for display.
+    pub status_label: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,7 +83,7 @@ pub struct InboxItem {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"items": [{"number": "MD-2026-000001", "kind": "meter-damage-investigation", "status": "submitted", "district": "AZ-BA-YSM", "department": "BAKI-SEBEKE", "submitted_at": "2026-11-23T09:02:00Z", "due_at": "2026-12-07T20:00:00Z", "overdue": false}], "total": 1, "limit": 20, "page": 1}))]
+#[schema(example = json!({"items": [{"number": "MD-2026-000001", "kind": "meter-damage-investigation", "status": "submitted", "status_label": "Göndərilib", "district": "AZ-BA-YSM", "department": "BAKI-SEBEKE", "submitted_at": "2026-11-23T09:02:00Z", "due_at": "2026-12-07T20:00:00Z", "overdue": false}], "total": 1, "limit": 20, "page": 1}))]
 pub struct InboxPage {
     pub items: Vec<InboxItem>,
     /// All applications matching the filters.
@@ -105,6 +108,7 @@ pub async fn inbox(
     state: web::Data<AppState>,
     StaffPrincipal(staff): StaffPrincipal,
     params: crate::query::Query<InboxParams>,
+    Preferred(language): Preferred,
 ) -> Result<web::Json<InboxPage>, ApiError> {
     let params = params.into_inner();
     let limit = crate::routes::page_limit(params.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
@@ -163,6 +167,7 @@ pub async fn inbox(
                 number: a.number.to_string(),
                 kind: a.kind().into(),
                 status: a.status.into(),
+                status_label: crate::translations::status_label(a.status, language).to_owned(),
                 district: a.work.district.map(|d| d.to_string()),
                 department: a.work.department.as_ref().map(ToString::to_string),
                 assignee: a.work.assignee.clone(),
@@ -178,9 +183,11 @@ pub async fn inbox(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"status": "submitted", "count": 12}))]
+#[schema(example = json!({"status": "submitted", "status_label": "Göndərilib", "count": 12}))]
 pub struct StatusCount {
     pub status: Status,
+    /// The status in the language of `Accept-Language` (Azerbaijani by default), for display.
+    pub status_label: String,
     pub count: u64,
 }
 
@@ -195,6 +202,7 @@ pub struct StatusCount {
 pub async fn inbox_counts(
     state: web::Data<AppState>,
     StaffPrincipal(staff): StaffPrincipal,
+    Preferred(language): Preferred,
 ) -> Result<web::Json<Vec<StatusCount>>, ApiError> {
     let back_office = state.back_office.clone();
     let counts = blocking(move || back_office.counts(&staff)).await?;
@@ -203,6 +211,7 @@ pub async fn inbox_counts(
             .into_iter()
             .map(|(status, count)| StatusCount {
                 status: status.into(),
+                status_label: crate::translations::status_label(status, language).to_owned(),
                 count,
             })
             .collect(),
@@ -291,6 +300,7 @@ pub async fn act(
     path: web::Path<String>,
     request: HttpRequest,
     JsonBody(body): JsonBody<ActionRequest>,
+    crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let seen_version = if_match_version(&request)?;
@@ -336,7 +346,11 @@ pub async fn act(
         )
     })
     .await?;
-    Ok(with_etag(ApplicationView::new(&application, role)))
+    Ok(with_etag(ApplicationView::new(
+        &application,
+        role,
+        language,
+    )))
 }
 
 /// Who works the application next: a department (the same or another) and, optionally, one of its
@@ -376,6 +390,7 @@ pub async fn assign(
     path: web::Path<String>,
     request: HttpRequest,
     JsonBody(body): JsonBody<AssignmentRequest>,
+    crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
     let seen_version = if_match_version(&request)?;
@@ -413,5 +428,9 @@ pub async fn assign(
         )
     })
     .await?;
-    Ok(with_etag(ApplicationView::new(&application, role)))
+    Ok(with_etag(ApplicationView::new(
+        &application,
+        role,
+        language,
+    )))
 }

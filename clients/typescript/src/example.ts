@@ -42,19 +42,22 @@ export async function loadMyApplications(
   };
 }
 
-/** The status labels a frontend shows: a status added to or removed from the contract fails here. */
-export const statusLabels: Record<Status, string> = {
-  draft: "Qaralama",
-  submitted: "Göndərilib",
-  accepted: "Qəbul edilib",
-  "inspection-scheduled": "Baxış təyin edilib",
-  inspected: "Baxış keçirilib",
-  "under-review": "Baxılır",
-  "returned-for-correction": "Düzəlişə qaytarılıb",
-  completed: "Tamamlanıb",
-  approved: "Təsdiqlənib",
-  rejected: "İmtina edilib",
-  cancelled: "Ləğv edilib",
+/**
+ * How a frontend colours each status (the words come from the server, `status_label`, in the
+ * language of `Accept-Language`): a status added to or removed from the contract fails here.
+ */
+export const statusTone: Record<Status, "open" | "with-applicant" | "done" | "refused"> = {
+  draft: "with-applicant",
+  submitted: "open",
+  accepted: "open",
+  "inspection-scheduled": "open",
+  inspected: "open",
+  "under-review": "open",
+  "returned-for-correction": "with-applicant",
+  completed: "done",
+  approved: "done",
+  rejected: "refused",
+  cancelled: "refused",
 };
 
 /** One line of the list: reads fields the contract marks required, so none of them may be missing. */
@@ -62,7 +65,7 @@ export function applicationLine(item: ApplicationSummary): string {
   const number: string = item.number;
   const createdAt: string = item.created_at;
   const target = item.target ?? "—";
-  return `${number} · ${statusLabels[item.status]} · ${target} · ${createdAt.slice(0, 10)}`;
+  return `${number} · ${item.status_label} (${statusTone[item.status]}) · ${target} · ${createdAt.slice(0, 10)}`;
 }
 
 /** What to tell the person when the list could not be loaded. */
@@ -90,7 +93,10 @@ type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Expect<T extends true> = T;
 export type SummaryRequiredFields = Expect<
-  Equal<RequiredKeys<ApplicationSummary>, "number" | "kind" | "status" | "created_at" | "updated_at">
+  Equal<
+    RequiredKeys<ApplicationSummary>,
+    "number" | "kind" | "status" | "status_label" | "created_at" | "updated_at"
+  >
 >;
 
 function isProblem(value: unknown): value is Problem {
@@ -144,7 +150,7 @@ export async function readmeSnippet(
     // An RFC 9457 problem: code ("unauthenticated", "too-many-requests", …), detail, errors.
     showError(error?.detail ?? response.statusText);
   } else {
-    // data.items: number, kind, status, target, created_at, … newest first; data.total.
-    showList(data.items.map((a) => `${a.number}: ${a.status}`), data.next_cursor);
+    // data.items: number, kind, status, status_label, target, created_at, … newest first.
+    showList(data.items.map((a) => `${a.number}: ${a.status_label}`), data.next_cursor);
   }
 }

@@ -734,6 +734,7 @@ export interface components {
          *           "kind": "meter-damage-investigation",
          *           "number": "MD-2026-000001",
          *           "status": "submitted",
+         *           "status_label": "Göndərilib",
          *           "submitted_at": "2026-11-23T09:02:00Z",
          *           "target": "1000000001",
          *           "updated_at": "2026-11-23T09:02:00Z"
@@ -760,6 +761,8 @@ export interface components {
             number: string;
             kind: components["schemas"]["ApplicationKind"];
             status: components["schemas"]["Status"];
+            /** @description The status in the language of `Accept-Language` (Azerbaijani by default), for display. */
+            status_label: string;
             /** @description The subscriber code or metering point the application is about, once chosen. */
             target?: string | null;
             /** Format: date-time */
@@ -792,6 +795,7 @@ export interface components {
          *       "missing_steps": [],
          *       "number": "MD-2026-000001",
          *       "status": "submitted",
+         *       "status_label": "Göndərilib",
          *       "submitted_at": "2026-11-23T09:02:00Z",
          *       "subscriber": {
          *         "subscriber_code": "1000000001",
@@ -823,6 +827,8 @@ export interface components {
             number: string;
             kind: components["schemas"]["ApplicationKind"];
             status: components["schemas"]["Status"];
+            /** @description The status in the language of `Accept-Language` (Azerbaijani by default), for display. */
+            status_label: string;
             applicant: components["schemas"]["ApplicantView"];
             subscriber?: components["schemas"]["SubscriberSelection"] | null;
             damage_description?: string | null;
@@ -1218,6 +1224,8 @@ export interface components {
             number: string;
             kind: components["schemas"]["ApplicationKind"];
             status: components["schemas"]["Status"];
+            /** @description The status in the language of `Accept-Language` (Azerbaijani by default), for display. */
+            status_label: string;
             district?: string | null;
             department?: string | null;
             assignee?: string | null;
@@ -1239,6 +1247,7 @@ export interface components {
          *           "number": "MD-2026-000001",
          *           "overdue": false,
          *           "status": "submitted",
+         *           "status_label": "Göndərilib",
          *           "submitted_at": "2026-11-23T09:02:00Z"
          *         }
          *       ],
@@ -1562,11 +1571,14 @@ export interface components {
         /**
          * @example {
          *       "count": 12,
-         *       "status": "submitted"
+         *       "status": "submitted",
+         *       "status_label": "Göndərilib"
          *     }
          */
         StatusCount: {
             status: components["schemas"]["Status"];
+            /** @description The status in the language of `Accept-Language` (Azerbaijani by default), for display. */
+            status_label: string;
             /** Format: int64 */
             count: number;
         };
@@ -1717,7 +1729,10 @@ export interface operations {
     health: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1765,7 +1780,10 @@ export interface operations {
     "health-live": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1813,7 +1831,10 @@ export interface operations {
     "health-ready": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1861,7 +1882,10 @@ export interface operations {
     metrics: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1940,7 +1964,10 @@ export interface operations {
     "list-services": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1988,7 +2015,10 @@ export interface operations {
     "list-districts": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2036,7 +2066,10 @@ export interface operations {
     "get-main-information": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2128,7 +2161,10 @@ export interface operations {
     "list-subscriber-accounts": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2209,7 +2245,10 @@ export interface operations {
     "list-head-codes": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2290,7 +2329,10 @@ export interface operations {
     "list-metering-points": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path: {
                 /**
                  * @description A head code of the business (8 digits)
@@ -2388,7 +2430,10 @@ export interface operations {
     "get-debt": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path: {
                 /**
                  * @description A subscriber code (10 digits)
@@ -2495,7 +2540,10 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2579,6 +2627,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2723,7 +2773,10 @@ export interface operations {
     "get-application": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path: {
                 /**
                  * @description The application number
@@ -2826,6 +2879,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path: {
                 /**
@@ -2977,6 +3032,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path: {
                 /**
@@ -3102,6 +3159,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path: {
                 /**
@@ -3254,6 +3313,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path: {
                 /**
@@ -3423,7 +3484,10 @@ export interface operations {
                 /** @description From 1, default 1. */
                 page?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3504,7 +3568,10 @@ export interface operations {
     "count-inbox": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3574,7 +3641,10 @@ export interface operations {
     "list-departments": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3652,6 +3722,8 @@ export interface operations {
                 "If-Match": string;
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path: {
                 /**
@@ -3830,6 +3902,8 @@ export interface operations {
                 "If-Match": string;
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path: {
                 /**
@@ -4000,7 +4074,10 @@ export interface operations {
     "list-failed-notifications": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4073,6 +4150,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path: {
                 /**
@@ -4191,7 +4270,10 @@ export interface operations {
     "report-sms-delivery": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4307,7 +4389,10 @@ export interface operations {
     "list-webhook-subscriptions": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4380,6 +4465,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path?: never;
             cookie?: never;
@@ -4509,7 +4596,10 @@ export interface operations {
     "get-webhook-subscription": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path: {
                 /**
                  * @description The subscription's id
@@ -4610,6 +4700,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path: {
                 /**
@@ -4728,7 +4820,10 @@ export interface operations {
     "list-webhook-deliveries": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path: {
                 /**
                  * @description The subscription's id
@@ -4829,6 +4924,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: the first request with a key is carried out and its response is kept (24 hours by default); a retry with the same key and the same request gets the same response again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request is refused (422 `idempotency-key-reused`); a retry while the first request runs gets 409 with `Retry-After`. 1 to 255 visible ASCII characters; send a new UUID for each new request. */
                 "Idempotency-Key"?: string;
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
             };
             path: {
                 /**
@@ -4963,7 +5060,10 @@ export interface operations {
                 /** @description At most this many, newest first (1–500, default 100). */
                 limit?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5051,7 +5151,10 @@ export interface operations {
                 /** @description At most this many, newest first (1–500, default 100). */
                 limit?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5132,7 +5235,10 @@ export interface operations {
     "list-documents": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path: {
                 /**
                  * @description The application number
@@ -5230,7 +5336,10 @@ export interface operations {
     "get-document": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path: {
                 /**
                  * @description The application number
@@ -5338,7 +5447,10 @@ export interface operations {
                 /** @description Hex HMAC-SHA256 of the application number, document id and expiry. */
                 signature: string;
             };
-            header?: never;
+            header?: {
+                /** @description The language of the problems' `title`, `detail` and field messages and of the `status_label`s: `az` (the default), `en` or `ru`, with `q` weights as RFC 9110 allows (`ru-RU,ru;q=0.9,en;q=0.5`). An unsupported one gets Azerbaijani. Problems say theirs in `Content-Language`; `code`s never change. */
+                "Accept-Language"?: string;
+            };
             path: {
                 /**
                  * @description The application number
