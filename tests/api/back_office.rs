@@ -263,11 +263,11 @@ on_both_backends! {
         app.get("/api/v1/inbox?page=9223372036854775807", Some(&supervisor)).await.assert_status(200);
         let counts = app.get("/api/v1/inbox/counts", Some(&supervisor)).await;
         let submitted = counts.assert_status(200).as_array().into_iter().flatten().find(|c| c["status"] == json!("submitted")).cloned();
-        assert_eq!(submitted, Some(json!({"status": "submitted", "count": 3})));
+        assert_eq!(submitted, Some(json!({"status": "submitted", "status_label": "Göndərilib", "count": 3})));
         let operator = app.staff_token("op-baku-1", "operator", Some("BAKI-SEBEKE")).await;
         let theirs = app.get("/api/v1/inbox/counts", Some(&operator)).await;
         let submitted = theirs.assert_status(200).as_array().into_iter().flatten().find(|c| c["status"] == json!("submitted")).cloned();
-        assert_eq!(submitted, Some(json!({"status": "submitted", "count": 2})));
+        assert_eq!(submitted, Some(json!({"status": "submitted", "status_label": "Göndərilib", "count": 2})));
         let departments = app.get("/api/v1/departments", Some(&operator)).await;
         assert!(departments.assert_status(200).as_array().is_some_and(|d| d.len() == 5));
     }
