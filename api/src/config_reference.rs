@@ -81,14 +81,9 @@ const fn secret(
     accepts: &'static str,
     description: &'static str,
 ) -> Setting {
-    Setting {
-        name,
-        group,
-        default,
-        accepts,
-        description,
-        secret: true,
-    }
+    let mut setting = setting(name, group, default, accepts, description);
+    setting.secret = true;
+    setting
 }
 
 use Group as G;

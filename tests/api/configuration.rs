@@ -170,24 +170,15 @@ fn wrong_settings_stop_the_service_naming_the_setting() {
 
 /// The settings production would start with, but for `overrides`.
 fn production(overrides: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut values: Vec<(String, String)> = [
-        ("APP_MODE", "production"),
-        ("JWT_ISSUER", "https://idp.e-gov.example"),
-        ("JWT_AUDIENCE", "azerisiq"),
-        (
-            "DOCUMENT_LINK_SECRET",
-            "a-production-secret-of-32-characters",
-        ),
-        ("SMTP_HOST", "127.0.0.1"),
-        ("SMS_GATEWAY_URL", "http://127.0.0.1:9/sms"),
-        ("PUBLIC_BASE_URL", "https://e-xidmet.azerisiq.az"),
-        ("CITIZEN_REGISTRY_URL", "http://127.0.0.1:9/v1/"),
-        ("PROPERTY_REGISTRY_URL", "http://127.0.0.1:9/v1/"),
-        ("BILLING_URL", "http://127.0.0.1:9/v1/"),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
+    let mut values: Vec<(String, String)> = eservices_tests::PRODUCTION_SETTINGS
+        .iter()
+        .chain(&[
+            ("CITIZEN_REGISTRY_URL", "http://127.0.0.1:9/v1/"),
+            ("PROPERTY_REGISTRY_URL", "http://127.0.0.1:9/v1/"),
+            ("BILLING_URL", "http://127.0.0.1:9/v1/"),
+        ])
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     for (key, value) in overrides {
         values.retain(|(k, _)| k != key);
         values.push(((*key).to_owned(), (*value).to_owned()));

@@ -136,25 +136,16 @@ async fn production_mode_has_no_development_token_route_and_takes_configured_key
     let public = public.display().to_string();
     // Production reads the registries over HTTP: a local server plays them.
     let outside = eservices_tests::outside::FakeOutside::start("registry-token").await;
-    let overrides = [
-        ("APP_MODE", "production"),
+    let mut overrides = eservices_tests::PRODUCTION_SETTINGS.to_vec();
+    overrides.extend([
         ("JWT_PUBLIC_KEY_FILE", public.as_str()),
-        ("JWT_ISSUER", "https://idp.e-gov.example"),
-        ("JWT_AUDIENCE", "azerisiq"),
-        (
-            "DOCUMENT_LINK_SECRET",
-            "a-production-secret-of-32-characters",
-        ),
-        ("SMTP_HOST", "127.0.0.1"),
-        ("SMS_GATEWAY_URL", "http://127.0.0.1:9/sms"),
-        ("PUBLIC_BASE_URL", "https://e-xidmet.azerisiq.az"),
         ("CITIZEN_REGISTRY_URL", outside.base_url.as_str()),
         ("CITIZEN_REGISTRY_TOKEN", "registry-token"),
         ("PROPERTY_REGISTRY_URL", outside.base_url.as_str()),
         ("PROPERTY_REGISTRY_TOKEN", "registry-token"),
         ("BILLING_URL", outside.base_url.as_str()),
         ("BILLING_TOKEN", "registry-token"),
-    ];
+    ]);
     let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
         unreachable!()
     };

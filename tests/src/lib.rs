@@ -145,6 +145,22 @@ pub fn test_settings(
         .unwrap_or_else(|e| panic!("test settings: {e}"))
 }
 
+/// What production demands beside the keys and the outside systems' addresses (identity
+/// provider, document links, SMTP, the SMS gateway, the public address), for tests that start
+/// it; nothing listens at the SMS gateway's address.
+pub const PRODUCTION_SETTINGS: &[(&str, &str)] = &[
+    ("APP_MODE", "production"),
+    ("JWT_ISSUER", "https://idp.e-gov.example"),
+    ("JWT_AUDIENCE", "azerisiq"),
+    (
+        "DOCUMENT_LINK_SECRET",
+        "a-production-secret-of-32-characters",
+    ),
+    ("SMTP_HOST", "127.0.0.1"),
+    ("SMS_GATEWAY_URL", "http://127.0.0.1:9/sms"),
+    ("PUBLIC_BASE_URL", "https://e-xidmet.azerisiq.az"),
+];
+
 /// Starts the server on an existing database with the given settings.
 pub async fn start(settings: Settings) -> String {
     let application = Application::build(settings.clone())
