@@ -225,6 +225,11 @@ pub enum ConfigError {
     },
     #[error("{0} must be set in production mode")]
     Missing(&'static str),
+    #[error("{setting} is set but has no effect without {needs}")]
+    WithoutEffect {
+        setting: &'static str,
+        needs: &'static str,
+    },
     #[error("cannot read the configuration file {path}: {reason}")]
     File { path: PathBuf, reason: String },
     #[error("{path}: {name} is not a setting of this service (`eservices --help` lists them)")]
@@ -236,6 +241,22 @@ pub enum ConfigError {
         found: &'static str,
     },
 }
+
+/// Settings that are read only when another is set: (the setting, the one it needs).
+const ONLY_WITH: &[(&str, &str)] = &[
+    ("SMTP_PORT", "SMTP_HOST"),
+    ("SMTP_TLS", "SMTP_HOST"),
+    ("SMTP_USERNAME", "SMTP_HOST"),
+    ("SMTP_PASSWORD", "SMTP_HOST"),
+    ("SMS_GATEWAY_TOKEN", "SMS_GATEWAY_URL"),
+    ("CITIZEN_REGISTRY_TOKEN", "CITIZEN_REGISTRY_URL"),
+    ("PROPERTY_REGISTRY_TOKEN", "PROPERTY_REGISTRY_URL"),
+    ("BILLING_TOKEN", "BILLING_URL"),
+    ("JWT_ALGORITHMS", "JWT_JWKS_URL"),
+    ("JWKS_REFRESH_SECONDS", "JWT_JWKS_URL"),
+    ("JWKS_MIN_REFRESH_SECONDS", "JWT_JWKS_URL"),
+    ("JWKS_TIMEOUT_MS", "JWT_JWKS_URL"),
+];
 
 /// The environment variable that names the configuration file when `--config` does not.
 pub const CONFIG_FILE_VARIABLE: &str = "ESERVICES_CONFIG";
@@ -318,6 +339,13 @@ impl Settings {
 
     /// Reads settings through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // A setting that only means something beside another is refused alone: it would be
+        // ignored, and the other is most likely misspelt or forgotten.
+        for (setting, needs) in ONLY_WITH {
+            if lookup(setting).is_some() && lookup(needs).is_none() {
+                return Err(ConfigError::WithoutEffect { setting, needs });
+            }
+        }
         let mode = match lookup("APP_MODE").as_deref() {
             None | Some("development") => Mode::Development,
             Some("production") => Mode::Production,
@@ -1021,6 +1049,19 @@ mod tests {
                 "{bad}: {error:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_setting_that_needs_another_is_refused_alone() {
+        let error = settings(&[("SMTP_TLS", "none")])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("SMTP_TLS is set but has no effect without SMTP_HOST")
+        );
+        assert!(settings(&[("SMTP_TLS", "none"), ("SMTP_HOST", "mail")]).is_ok());
+        assert!(settings(&[("BILLING_TOKEN", "t")]).is_err());
     }
 
     #[test]
