@@ -93,3 +93,120 @@ fn every_reference_resolves_and_files_are_binary() {
         "{pdf}"
     );
 }
+
+/// Whether a schema carries an example of itself: its own `example`/`examples`, or, for a
+/// reference, an array or an optional value (`oneOf` with `null`), that of what it stands for.
+fn schema_has_example(
+    schema: &serde_json::Value,
+    schemas: &serde_json::Map<String, serde_json::Value>,
+    depth: usize,
+) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let own = schema.get("example").is_some()
+        || schema["examples"]
+            .as_array()
+            .is_some_and(|examples| !examples.is_empty());
+    if own {
+        return true;
+    }
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or(reference);
+        return schemas
+            .get(name)
+            .is_some_and(|target| schema_has_example(target, schemas, depth + 1));
+    }
+    if schema["type"] == "array" {
+        return schema_has_example(&schema["items"], schemas, depth + 1);
+    }
+    // `Option<T>`: every alternative but `null` must have one.
+    let alternatives = schema["oneOf"]
+        .as_array()
+        .or_else(|| schema["anyOf"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let values: Vec<&serde_json::Value> = alternatives
+        .iter()
+        .filter(|alternative| alternative["type"] != "null")
+        .collect();
+    !values.is_empty()
+        && values
+            .iter()
+            .all(|alternative| schema_has_example(alternative, schemas, depth + 1))
+}
+
+/// Whether a media type of a request or response has an example: on itself (`example`,
+/// `examples`) or on its schema.
+fn media_type_has_example(
+    media: &serde_json::Value,
+    schemas: &serde_json::Map<String, serde_json::Value>,
+) -> bool {
+    media.get("example").is_some()
+        || media["examples"]
+            .as_object()
+            .is_some_and(|examples| !examples.is_empty())
+        || schema_has_example(&media["schema"], schemas, 0)
+}
+
+/// A PDF is bytes, and its schema is `type: string, format: binary`: JSON and YAML hold text, so
+/// no value written in the contract is a PDF's bytes (a description of them would not be a valid
+/// example, and one `externalValue` would point to a file no deployment serves). PDFs are the one
+/// content without an example.
+const CONTENT_WITHOUT_EXAMPLES: &[&str] = &["application/pdf"];
+
+#[test]
+fn every_operation_has_a_summary_a_description_and_examples() {
+    let document = serde_json::to_value(api::openapi::openapi(api::config::Mode::Development))
+        .unwrap_or_default();
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let paths = document["paths"].as_object().cloned().unwrap_or_default();
+    let mut faults = Vec::new();
+    let mut operations = 0;
+    for (path, item) in &paths {
+        for (method, operation) in item.as_object().cloned().unwrap_or_default() {
+            operations += 1;
+            let name = format!("{} {path}", method.to_uppercase());
+            let summary = operation["summary"].as_str().unwrap_or_default().trim();
+            let description = operation["description"].as_str().unwrap_or_default().trim();
+            if summary.is_empty() {
+                faults.push(format!("{name}: no summary"));
+            }
+            if description.is_empty() || description == summary {
+                faults.push(format!("{name}: no description beside its summary"));
+            }
+            let requests = operation["requestBody"]["content"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for (content_type, media) in &requests {
+                if !media_type_has_example(media, &schemas) {
+                    faults.push(format!("{name}: request {content_type} has no example"));
+                }
+            }
+            let responses = operation["responses"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for (status, response) in &responses {
+                for (content_type, media) in
+                    response["content"].as_object().cloned().unwrap_or_default()
+                {
+                    if CONTENT_WITHOUT_EXAMPLES.contains(&content_type.as_str()) {
+                        continue;
+                    }
+                    if !media_type_has_example(&media, &schemas) {
+                        faults.push(format!("{name}: {status} {content_type} has no example"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(operations >= 38, "only {operations} operations");
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}

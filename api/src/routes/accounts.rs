@@ -7,8 +7,15 @@ use crate::state::{AppState, blocking};
 use actix_web::{get, web};
 use domain::codes::SubscriberCode;
 
-/// The unpaid balance of a subscriber code, for the account change form. Any signed-in applicant
-/// may ask (a transfer concerns someone else's account); nothing about the holder is shown.
+/// The unpaid balance of a subscriber code.
+///
+/// The debt check of the account change form: an account with unpaid debt cannot be transferred or
+/// renamed (422 `debt-outstanding` when the application is checked). Any signed-in applicant may
+/// ask, or a service account on behalf of one, since a transfer concerns someone else's account;
+/// only the balance is shown (`amount_qapik` in qəpik, `has_debt`, `as_of`), nothing about the
+/// holder. A code that is not 10 digits gets 400 `invalid-path-parameter`, one billing does not
+/// know 404 `subscriber-code-not-found`, and 503 `billing-unavailable` when billing does not
+/// answer.
 #[utoipa::path(
     tag = "applicant",
     operation_id = "get-debt",

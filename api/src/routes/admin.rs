@@ -57,6 +57,13 @@ pub struct AccessLogEntry {
 }
 
 /// The personal-data access log, newest first.
+///
+/// For administrators: every read of a person's or a business's data from the registries and
+/// billing, with who read it (an applicant, staff, a service account and whom it acted for), whose
+/// data, from which system, what, and the request that needed it. Filter by `subject` (a PIN, TIN,
+/// subscriber code, head code or property), `reader`, `from`/`to`, and `limit` (1 to 500, default
+/// 100). The log is read-only: nobody can change it. A malformed, out-of-range or unknown parameter
+/// gets 400 `invalid-query-parameter`; other roles and service accounts get 403 `forbidden-role`.
 #[utoipa::path(
     tag = "admin",
     operation_id = "list-personal-data-reads",
@@ -130,6 +137,13 @@ pub struct DelegatedCallEntry {
 }
 
 /// The calls service accounts made on behalf of applicants, newest first.
+///
+/// For administrators: every call an integrator's service account made for an applicant
+/// (`X-On-Behalf-Of`), recorded before it was carried out, with the client id, the applicant's PIN
+/// and TIN, the login method the portal reported, the method and the path. Filter by `client` and
+/// `applicant` (a PIN), with `limit` 1 to 500 (default 100); the log is append-only. A malformed,
+/// out-of-range or unknown parameter gets 400 `invalid-query-parameter`; other roles and service
+/// accounts get 403 `forbidden-role`.
 #[utoipa::path(
     tag = "admin",
     operation_id = "list-delegated-calls",

@@ -90,8 +90,19 @@ fn created(view: ApplicationView) -> HttpResponse {
         .json(view)
 }
 
-/// Creates an application of a kind and gives it its number at once (the portal shows the
-/// number before submission). With `"submit": true` and a complete body it is submitted too.
+/// Creates an application and gives it its number.
+///
+/// The first call of both e-services: the application gets its number at once (the portal shows it
+/// before submission) and is stored as a draft with whatever steps the body gives, each checked as
+/// the portal's form checks it; the language of the applicant's messages is taken from
+/// `Accept-Language`. With `"submit": true` and every step present it is submitted in the same call
+/// (for integrators): then it is stored submitted, routed to a department, and the applicant is
+/// told by SMS and e-mail (`registered`), or it is not stored at all. For an applicant, or a
+/// service account on behalf of one; send an `Idempotency-Key` to retry safely. Refused with 422
+/// for a step at fault (`validation-failed`, `step-not-for-kind`, `subscriber-code-not-yours`,
+/// `debt-outstanding`, …), 422 `application-incomplete` when `submit` is asked with steps missing,
+/// 409 `open-application-exists` when another application for the same target is open, and 503 when
+/// a registry or billing does not answer.
 #[utoipa::path(
     tag = "applications",
     operation_id = "create-application",
@@ -134,6 +145,16 @@ pub async fn create_application(
 }
 
 /// Fills in or changes steps of a draft (or of an application returned for a correction).
+///
+/// The form's "Continue": each step given replaces that step whole and is checked as the portal's
+/// form checks it (asking the registries and billing as needed); steps left out stay as they are,
+/// and an empty `damage_description` removes it. For the applicant, or a service account on their
+/// behalf, while the application is a draft or returned for a correction; on a returned one only
+/// the steps the company asked to correct may change (422 `step-not-requested`). It answers the
+/// application with its new `ETag` and sends nothing to anyone. Refused with 404
+/// `application-not-found`, 409 `application-not-editable` once submitted, 409 `version-conflict`
+/// when it changed meanwhile, 422 for a step at fault (`validation-failed`, `step-not-for-kind`,
+/// `debt-outstanding`, …), and 503 when a registry or billing does not answer.
 #[utoipa::path(
     tag = "applications",
     operation_id = "update-application",
@@ -170,8 +191,18 @@ pub async fn update_application(
     )))
 }
 
-/// Sends the application to the company. Every step is checked again with fresh facts; for an
-/// account change the debt is read anew and recorded with the application.
+/// Submits the application to the company.
+///
+/// "Send application": every step must be present (422 `application-incomplete`, with
+/// `missing_steps`) and is checked again with fresh facts; for an account change the debt is read
+/// anew and recorded with the application (422 `debt-outstanding`). The application is routed to
+/// the department of its kind that serves its district and gets its due time; the applicant is told
+/// by SMS and e-mail (`registered`) in the language of `Accept-Language`, and webhooks hear of it.
+/// An application returned for a correction is resubmitted the same way (`resubmitted`, by SMS).
+/// For the applicant, or a service account on their behalf; refused with 404
+/// `application-not-found`, 409 `action-not-allowed` when it is neither a draft nor returned, 409
+/// `open-application-exists` when another application for the same target is open, 409
+/// `version-conflict`, and 503 when a registry or billing does not answer.
 #[utoipa::path(
     tag = "applications",
     operation_id = "submit-application",
@@ -201,14 +232,22 @@ pub async fn submit_application(
     )))
 }
 
-/// Withdraws the application: a draft, or a submitted one nobody has started work on. The body
-/// is optional.
+/// Withdraws (cancels) the application.
+///
+/// The applicant withdraws a draft, a submitted application nobody has started work on, or one
+/// returned to them for a correction; its status becomes `cancelled` for good. The body is
+/// optional: a `reason` (at most 500 characters) is kept on the timeline. For the applicant, or a
+/// service account on their behalf; webhook subscribers hear of it (`cancelled`), the applicant is
+/// sent no SMS or e-mail. Refused with 404 `application-not-found`, 409 `action-not-allowed` once
+/// the company has started work or the application is finished, 409 `version-conflict` when it
+/// changed meanwhile, and 422 `validation-failed` for a reason too long or with control characters.
 #[utoipa::path(
     tag = "applications",
     operation_id = "cancel-application",
     security(("bearer" = [])),
     params(("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001")),
-    request_body(content = Option<CancelApplicationRequest>, description = "Optional reason"),
+    request_body(content = Option<CancelApplicationRequest>, description = "Optional reason",
+        example = json!({"reason": "Sayğac bərpa olundu."})),
     responses((status = 200, description = "Cancelled", body = ApplicationView,
         headers(("ETag" = String, description = "Its new version"))))
 )]
@@ -250,9 +289,16 @@ pub async fn cancel_application(
     )))
 }
 
-/// An application with its timeline and the actions the caller may take next, with its `ETag`.
-/// An applicant reads their own; an operator their department's; a supervisor any submitted
-/// one. Anything else is "not found".
+/// An application with its timeline and the caller's next actions.
+///
+/// The application as its reader may see it: its steps, its status (with `status_label` in the
+/// language of `Accept-Language`), the timeline with the SMS and e-mails each change raised and
+/// where each stands, the company's work once submitted, and the `allowed_actions` of the caller.
+/// An applicant (or a service account on their behalf) reads their own; an operator their
+/// department's; a supervisor any submitted one; anything else, drafts included for staff, is 404
+/// `application-not-found`, so that numbers reveal nothing. The `ETag` is the version staff send as
+/// `If-Match` with `…/actions` and `…/assignment`; only staff see why a message failed
+/// (`last_error`).
 #[utoipa::path(
     tag = "applications",
     operation_id = "get-application",
@@ -333,7 +379,15 @@ fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
         })
 }
 
-/// "My applications": the applicant's applications, newest first, with the total count.
+/// "My applications": the applicant's applications, newest first.
+///
+/// The portal's "Müraciətlərim": the applications made in the capacity of the token (as a person,
+/// or for the business of its `tin`), drafts included, newest first, each with its status and
+/// `status_label`, and the `total` that match. Filter by `status` and `kind`; pages by opaque
+/// cursor: pass the previous page's `next_cursor` as `cursor` (absent on the last page), with
+/// `limit` 1 to 100 (default 20). For an applicant, or a service account on behalf of one. A
+/// `limit` out of range, an unknown status or kind, or a cursor this service did not give out gets
+/// 400 `invalid-query-parameter`.
 #[utoipa::path(
     tag = "applications",
     operation_id = "list-my-applications",

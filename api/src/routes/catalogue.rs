@@ -7,23 +7,40 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// The two e-services with their steps and fields.
+/// The catalogue of the two e-services, with their steps and fields.
+///
+/// What the portal's forms are built from: for the meter damage investigation and for the account
+/// transfer or name change, the steps in order, each with its fields, whether each is required, its
+/// format, and for a choice the operation that lists the choices (`choices_from`). A step's `id` is
+/// the request field that fills it; `main-information` is filled from the registries and has no
+/// field in the request. Open to anyone, without a token; the answer is the same for every caller
+/// and changes only with a new version of the service.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "list-services",
-    responses((status = 200, description = "The catalogue", body = [ServiceView]))
+    responses((status = 200, description = "The catalogue", body = [ServiceView],
+        example = json!(catalogue())))
 )]
 #[get("/services")]
 pub async fn list_services() -> web::Json<Vec<ServiceView>> {
-    web::Json(
-        domain::catalogue::services()
-            .iter()
-            .map(Into::into)
-            .collect(),
-    )
+    web::Json(catalogue())
 }
 
-/// The districts and cities of Azerbaijan, with stable codes, sorted by code.
+/// The catalogue as served: also the contract's example of it, which so never falls behind.
+fn catalogue() -> Vec<ServiceView> {
+    domain::catalogue::services()
+        .iter()
+        .map(Into::into)
+        .collect()
+}
+
+/// The districts and cities of Azerbaijan, with stable codes.
+///
+/// The choices of the property step's `property.district` and of the inbox's `district` filter:
+/// every district and city, sorted by code, with its Azerbaijani and English name and its kind.
+/// Open to anyone, without a token. The list changes only with a new version of the service, so the
+/// answer may be cached for a day (`Cache-Control: public, max-age=86400`); store the code, not the
+/// name.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "list-districts",
@@ -48,7 +65,12 @@ pub struct Health {
     pub status: String,
 }
 
-/// Whether the service and its database answer (for load balancers and container health).
+/// Whether the service and its database answer.
+///
+/// For load balancers and container health checks, open to anyone without a token. It makes a round
+/// trip to the database and answers `{"status": "ok"}`, or 503 `database-unavailable` (with
+/// `Retry-After`) when the database does not answer. It reads nothing about applications or people;
+/// `/health/live` and `/health/ready` are the finer-grained probes.
 #[utoipa::path(
     tag = "operations",
     operation_id = "health",
@@ -66,8 +88,11 @@ pub async fn health(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
     }))
 }
 
-/// The process answers (a liveness probe: restart the instance when this fails). Checks
-/// nothing else, so that a database outage does not get every instance restarted.
+/// Whether the process answers (a liveness probe).
+///
+/// Restart the instance when this fails. It checks nothing else, neither the database nor the
+/// outside systems, so that a database outage does not get every instance restarted: while the
+/// process serves HTTP it answers `{"status": "ok"}`. Open to anyone, without a token.
 #[utoipa::path(
     tag = "operations",
     operation_id = "health-live",
@@ -97,10 +122,13 @@ pub struct Readiness {
     pub outbox: OutboxBacklog,
 }
 
-/// Whether this instance can serve (a readiness probe: send it traffic only while this
-/// answers 200): its database answers. Reports the outbox backlog; a growing `queued` means
-/// the dispatchers do not keep up, a growing `failed` needs an operator (see
-/// `/api/v1/staff/notifications/failed`).
+/// Whether this instance can serve (a readiness probe).
+///
+/// Send the instance traffic only while this answers 200. It makes a round trip to the database
+/// (503 `database-unavailable` when it does not answer) and reports the outbox backlog: a growing
+/// `queued` means the dispatchers do not keep up, a growing `failed` needs an operator (see `GET
+/// /api/v1/staff/notifications/failed`). Open to anyone, without a token; `eservices probe`, the
+/// container's health check, calls it.
 #[utoipa::path(
     tag = "operations",
     operation_id = "health-ready",
@@ -137,12 +165,14 @@ eservices_outbox_messages{status=\"queued\"} 3
 eservices_outbox_messages{status=\"failed\"} 0
 ";
 
-/// The service's metrics for Prometheus (text format 0.0.4): requests by method, route template
-/// and status; latency histograms; the database pool; the outbox's queued and failed messages;
-/// the calls to the registries and billing by outcome. Labels never hold personal data: routes
-/// are templates. With `METRICS_TOKEN` set, a scraper sends it as a bearer token; in production
-/// the route is not served without one (404), in development it is open without one. The list
-/// of metrics is in `docs/DEPLOYMENT.md`.
+/// The service's metrics, in the Prometheus text format.
+///
+/// For the monitoring's scraper (text format 0.0.4): requests by method, route template and status;
+/// latency histograms; the database pool; the outbox's queued and failed messages; the calls to the
+/// registries and billing by outcome. Labels never hold personal data: routes are templates. With
+/// `METRICS_TOKEN` set, the scraper sends it as a bearer token (401 `unauthenticated` without it or
+/// with another); in production the route is not served without one (404 `route-not-found`), in
+/// development it is open without one. The list of metrics is in `docs/DEPLOYMENT.md`.
 #[utoipa::path(
     tag = "operations",
     operation_id = "metrics",

@@ -42,7 +42,13 @@ pub struct DevTokenResponse {
 
 pub const DEV_TOKEN_LIFETIME_SECONDS: i64 = 3600;
 
-/// Signs a token with the development key (development mode only).
+/// Signs a development token (development mode only).
+///
+/// For trying the API: a token signed with the development key, valid for an hour, for an applicant
+/// by `pin` (optionally acting for a business's `tin`), or for staff or an administrator by
+/// `employee_id` with `roles` (an operator also names a `department`); paste it into Swagger UI's
+/// **Authorize**. Open to anyone, because the route does not exist in production mode and is not in
+/// the published `openapi.yaml`. Refused with 422 `validation-failed` listing every field at fault.
 #[utoipa::path(
     tag = "development",
     operation_id = "create-dev-token",

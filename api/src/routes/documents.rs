@@ -71,8 +71,14 @@ fn file(info: &DocumentInfo, content: Vec<u8>) -> HttpResponse {
         .body(content)
 }
 
-/// The documents of an application: the confirmation of an approved account change, the result
-/// of a completed meter damage investigation.
+/// The documents of an application.
+///
+/// The PDFs an application produced: the confirmation of an approved account change, the result of
+/// a completed meter damage investigation (none before), oldest first. Each is listed with its
+/// `url` (with a bearer token) and a fresh `signed_url` that works without a token until
+/// `signed_url_expires_at` (`DOCUMENT_LINK_HOURS`, 72 by default), the link a `documents-ready` SMS
+/// carries. For the applicant (or a service account on their behalf), an operator of the
+/// application's department or a supervisor; for anyone else 404 `application-not-found`.
 #[utoipa::path(
     tag = "documents",
     operation_id = "list-documents",
@@ -106,7 +112,13 @@ pub async fn list_documents(
     ))
 }
 
-/// One document, as a file.
+/// One document of an application, as a PDF file.
+///
+/// The document's bytes (`application/pdf`), to be shown inline with its file name
+/// (`Content-Disposition`) and never cached. For the same callers as the list: the applicant (or a
+/// service account on their behalf), an operator of the application's department, a supervisor.
+/// Refused with 404 `application-not-found` when the caller may not see the application and 404
+/// `document-not-found` when it has no document with this id.
 #[utoipa::path(
     tag = "documents",
     operation_id = "get-document",
@@ -161,7 +173,14 @@ pub struct LinkParams {
     pub signature: Option<String>,
 }
 
-/// A document by its signed link, without a token. An expired or altered link gets 403.
+/// A document by its signed link, without a token.
+///
+/// What the `documents-ready` SMS and the list's `signed_url` carry, for whoever holds the link:
+/// its signature (HMAC-SHA256 of the application number, the document id and the expiry) stands for
+/// the applicant's permission. An altered or malformed link gets 403 `link-invalid`, an expired one
+/// 403 `link-expired` (the documents list gives fresh links), and a document that does not exist
+/// 404 `document-not-found`. The file is served as by `GET
+/// /api/v1/applications/{number}/documents/{id}`.
 #[utoipa::path(
     tag = "documents",
     operation_id = "get-document-by-link",

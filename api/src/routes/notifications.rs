@@ -15,8 +15,15 @@ use utoipa::ToSchema;
 
 const FAILED_PAGE: i64 = 200;
 
-/// The messages to applicants that failed for good, newest first (the last 200): an operator's
-/// department's, or all for a supervisor.
+/// The SMS and e-mails to applicants that failed for good.
+///
+/// For the company's staff, to find the applicants who were not told: the messages given up on,
+/// newest first (the last 200), each with its application, masked recipient and `last_error` (the
+/// other side's answer). An operator sees their department's, a supervisor all. Webhook deliveries
+/// are not here: administrators read them per subscription (`GET
+/// /api/v1/webhooks/{id}/deliveries`). Queue one again with `POST
+/// /api/v1/staff/notifications/{id}/retry`; applicants, administrators and service accounts get 403
+/// `forbidden-role`.
 #[utoipa::path(
     tag = "back-office",
     operation_id = "list-failed-notifications",
@@ -41,7 +48,14 @@ pub async fn list_failed(
     Ok(HttpResponse::Ok().json(views))
 }
 
-/// Queues a failed message again, with a new round of attempts.
+/// Queues a failed SMS or e-mail again.
+///
+/// For the company's staff: the message is queued with a new round of attempts and the dispatcher
+/// sends it as any other; 202 means queued, not yet sent. An operator may retry their department's
+/// messages, a supervisor any. Refused with 404 `message-not-found` for an unknown id, a webhook
+/// delivery (administrators redeliver those) or another department's message, and 409
+/// `message-not-failed` when the message is not failed (queued, sent or delivered, or queued again
+/// meanwhile).
 #[utoipa::path(
     tag = "back-office",
     operation_id = "retry-notification",
@@ -106,9 +120,16 @@ pub enum ReportedStatus {
     Failed,
 }
 
-/// The SMS gateway reports that a sent SMS reached the phone, or could not. Authenticated by
-/// the shared `SMS_DELIVERY_REPORT_TOKEN` as a bearer token. A failure queues the e-mail
-/// instead, as for a failed send.
+/// The SMS gateway's delivery report of a sent SMS.
+///
+/// Called by the SMS gateway, not by people: authenticated by the shared
+/// `SMS_DELIVERY_REPORT_TOKEN` as a bearer token (401 `unauthenticated` without it, with another,
+/// or when the service has none). `delivered` marks the SMS delivered; `failed` marks it failed
+/// and, when the applicant gave an e-mail that the event does not already use, queues the e-mail
+/// instead, as for a failed send. The `reference` is the gateway's `message_id` from its answer to
+/// the send (404 `message-not-found` when no sent SMS has it). `reference` and `reason` are stored
+/// as sent, so one too long or with control characters is refused with 422 `validation-failed`, not
+/// cut.
 #[utoipa::path(
     tag = "callbacks",
     operation_id = "report-sms-delivery",
@@ -187,8 +208,13 @@ pub struct LanguageRequest {
     pub language: crate::vocabulary::Language,
 }
 
-/// Changes the language of the SMS and e-mails about this application, at any status. It is
-/// first taken from `Accept-Language` when the application is created and when it is submitted.
+/// Changes the language of the applicant's SMS and e-mails about an application.
+///
+/// `az`, `en` or `ru`, at any status, for the messages of the changes that follow. The language is
+/// first taken from `Accept-Language` when the application is created and when it is submitted;
+/// this sets it explicitly, and setting the one it has changes nothing. For the applicant, or a
+/// service account on their behalf. Refused with 404 `application-not-found`, and 409
+/// `version-conflict` when the application changed meanwhile.
 #[utoipa::path(
     tag = "applications",
     operation_id = "set-application-language",

@@ -95,7 +95,16 @@ pub struct InboxPage {
 const DEFAULT_PAGE_SIZE: u32 = 20;
 const MAX_PAGE_SIZE: u32 = 100;
 
-/// The applications of the caller's department (a supervisor's: all), submitted ones only.
+/// The inbox: the submitted applications the caller's department works.
+///
+/// For the company's staff: an operator sees the applications routed to their department, a
+/// supervisor all of them; drafts never appear. Filters `status`, `kind`, `district`, `assignee`,
+/// `submitted_from`/`submitted_to` and `overdue` (open applications with the company past their due
+/// time); sorted by submission, oldest first (`sort=submitted_at`, the default), or by due time
+/// (`sort=due_at`); paged by `page` (from 1) and `limit` (1 to 100, default 20), with the `total`
+/// that match. A malformed or out-of-range parameter gets 400 `invalid-query-parameter`;
+/// applicants, administrators and service accounts get 403 `forbidden-role`, an operator's token
+/// without a department 403 `no-department`.
 #[utoipa::path(
     tag = "back-office",
     operation_id = "list-inbox",
@@ -192,6 +201,11 @@ pub struct StatusCount {
 }
 
 /// How many applications of the caller's inbox are in each status.
+///
+/// For the staff's overview: the counts per status of the applications an operator's department
+/// works (a supervisor's: all), each with its `status_label` in the language of `Accept-Language`.
+/// Drafts are not counted: they are not the company's yet. Applicants, administrators and service
+/// accounts get 403 `forbidden-role`; an operator's token without a department 403 `no-department`.
 #[utoipa::path(
     tag = "back-office",
     operation_id = "count-inbox",
@@ -228,6 +242,12 @@ pub struct DepartmentView {
 }
 
 /// The departments and the districts each serves.
+///
+/// For the company's staff (operators and supervisors), to read the routing and to choose where to
+/// reassign an application (`POST /api/v1/applications/{number}/assignment`): each department works
+/// one kind of application and receives the submitted applications of its districts. It only reads.
+/// Applicants, administrators and service accounts get 403 `forbidden-role`; an operator's token
+/// without a department 403 `no-department`.
 #[utoipa::path(
     tag = "back-office",
     operation_id = "list-departments",
@@ -280,7 +300,21 @@ pub struct ActionRequest {
     pub correction: Option<CorrectionView>,
 }
 
-/// Takes a workflow action on the version of the application the caller read (`If-Match`).
+/// Takes a workflow action on an application.
+///
+/// The back office's work: `accept`, `schedule-inspection`, `record-inspection`, `complete` (meter
+/// damage), `start-review`, `approve` (account change), `reject` and `return-for-correction`
+/// (both), each with the data it needs (see the body), by an operator of the application's
+/// department or a supervisor, on the version read: send its `ETag` as `If-Match` (428
+/// `precondition-required` without it, 412 `precondition-failed` when it changed since). Each
+/// action adds a timeline entry and, in the same transaction, queues the applicant's SMS and
+/// e-mails and the webhook calls of its event; `accept` and `start-review` make the caller the
+/// assignee when there is none. Approving an account change changes the subscriber account and
+/// makes the confirmation PDF, completing an investigation makes the result PDF, and a
+/// `documents-ready` SMS carries its signed link. Refused with 404 `application-not-found` (not the
+/// caller's department), 409 `action-not-allowed` in a status without that action, 400
+/// `invalid-body` for `assign` (use `…/assignment`), and 422 `validation-failed` for missing or
+/// invalid action data.
 #[utoipa::path(
     tag = "back-office",
     operation_id = "act-on-application",
@@ -370,7 +404,16 @@ pub struct AssignmentRequest {
     pub comment: Option<String>,
 }
 
-/// A supervisor reassigns the application (the status stays; the timeline records it).
+/// Reassigns an application to a department and, optionally, one of its operators.
+///
+/// For supervisors alone (operators get 403 `forbidden-role`): gives an open application to a
+/// department of its kind, the same or another, and optionally to one of its operators; moving it
+/// to another department clears the operator unless one is named. The status stays; the timeline
+/// records "assigned to {department}" with the comment, and nobody is notified. As with actions,
+/// send the `ETag` read as `If-Match` (428 `precondition-required`, 412 `precondition-failed`).
+/// Refused with 404 `application-not-found`, 409 `action-not-allowed` when the application is not
+/// open, 422 `unknown-department` when no such department works its kind, and 422
+/// `validation-failed` for a malformed department code or assignee.
 #[utoipa::path(
     tag = "back-office",
     operation_id = "assign-application",

@@ -84,6 +84,17 @@ impl From<Subscription> for SubscriptionView {
 
 /// One delivery of the log, with each attempt.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 42, "event": "registered", "event_id": "0b6f2c7e-3f0c-4c35-9d8e-5b1a2f6d7c10",
+    "occurred_at": "2026-11-23T09:02:00Z", "channel": "webhook",
+    "recipient": "https://portal.e-gov.az/hooks/azerisiq", "status": "sent", "attempts": 2,
+    "updated_at": "2026-11-23T09:02:27Z", "sent_at": "2026-11-23T09:02:27Z",
+    "application": "MD-2026-000001",
+    "attempts_log": [
+        {"attempt": 1, "at": "2026-11-23T09:02:01Z", "outcome": "transient", "detail": "webhook: HTTP 503 Service Unavailable"},
+        {"attempt": 2, "at": "2026-11-23T09:02:27Z", "outcome": "sent"}
+    ]
+}))]
 pub struct DeliveryView {
     #[serde(flatten)]
     pub message: NotificationView,
@@ -216,7 +227,16 @@ fn subscription_not_found() -> ApiError {
     )
 }
 
-/// Registers a subscription. Every later event of its types is POSTed to the URL, signed.
+/// Registers a webhook subscription.
+///
+/// For administrators (`roles: ["admin"]`), for an integrator such as e-gov.az: every later event
+/// of the chosen `event_types` is POSTed to the `url` as JSON, signed with HMAC-SHA256 of the
+/// `secret` (`Eservices-Signature`, see `docs/NOTIFICATIONS.md`), and retried with backoff until
+/// the receiver answers 2xx or the attempts run out (then an administrator can redeliver it). In
+/// production the URL must be `https://` to a public address; the secret (32 to 200 characters) is
+/// never shown again. It answers 201 with the subscription and its `Location`. Refused with 422
+/// `validation-failed` listing every field at fault (URL, an empty or repeated event type, secret,
+/// description); other roles and service accounts get 403 `forbidden-role`.
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "create-webhook-subscription",
@@ -249,7 +269,12 @@ pub async fn create_subscription(
         .json(SubscriptionView::from(created)))
 }
 
-/// Every subscription, active or not.
+/// Every webhook subscription, active or not.
+///
+/// For administrators: every subscription with its URL, event types, description, who created it
+/// and when; a deleted one stays listed with `active: false`, and its delivery log stays readable.
+/// Secrets are never returned, and the list is not paged. Other roles and service accounts get 403
+/// `forbidden-role`.
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "list-webhook-subscriptions",
@@ -267,7 +292,12 @@ pub async fn list_subscriptions(
     Ok(HttpResponse::Ok().json(views))
 }
 
-/// One subscription.
+/// One webhook subscription.
+///
+/// For administrators: the subscription with this id, active or not, without its secret. Refused
+/// with 404 `webhook-subscription-not-found` for an unknown id and 400 `invalid-path-parameter` for
+/// an id that is not a positive whole number; other roles and service accounts get 403
+/// `forbidden-role`.
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "get-webhook-subscription",
@@ -288,7 +318,12 @@ pub async fn get_subscription(
     Ok(HttpResponse::Ok().json(SubscriptionView::from(found)))
 }
 
-/// Stops a subscription: no new events; its delivery log stays readable.
+/// Stops a webhook subscription.
+///
+/// For administrators: the subscription becomes inactive (`active: false`) and no new events are
+/// delivered to it. It is not erased: it stays listed, and its delivery log stays readable at `GET
+/// /api/v1/webhooks/{id}/deliveries`. Refused with 404 `webhook-subscription-not-found` for an
+/// unknown id; other roles and service accounts get 403 `forbidden-role`.
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "delete-webhook-subscription",
@@ -311,7 +346,14 @@ pub async fn delete_subscription(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The subscription's deliveries, newest first (the last 100), each with its attempts.
+/// The delivery log of a webhook subscription.
+///
+/// For administrators, to see what an integrator was sent: the subscription's deliveries, newest
+/// first (the last 100), each with its event, application and status, and every attempt with its
+/// outcome and the receiver's status and an excerpt of its answer, or the network error. Inactive
+/// subscriptions keep their log. Send one again with `POST
+/// /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver`. Refused with 404
+/// `webhook-subscription-not-found`; other roles and service accounts get 403 `forbidden-role`.
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "list-webhook-deliveries",
@@ -355,8 +397,14 @@ pub async fn list_deliveries(
     Ok(HttpResponse::Ok().json(views))
 }
 
-/// Sends a delivery again, whatever came of it before (with a new round of attempts and the
-/// same event id).
+/// Sends a webhook delivery again.
+///
+/// For administrators, when an integrator missed an event: the delivery is queued for a new round
+/// of attempts, whatever came of it before, with the same event id (`Eservices-Event-Id`), so that
+/// the receiver can recognise a repeat; 202 means queued, not yet sent. Refused with 404
+/// `message-not-found` when the subscription has no delivery with this id, and 409
+/// `delivery-in-progress` while it is queued or being sent; other roles and service accounts get
+/// 403 `forbidden-role`.
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "redeliver-webhook",

@@ -11,7 +11,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether the service and its database answer (for load balancers and container health). */
+        /**
+         * Whether the service and its database answer.
+         * @description For load balancers and container health checks, open to anyone without a token. It makes a round
+         *     trip to the database and answers `{"status": "ok"}`, or 503 `database-unavailable` (with
+         *     `Retry-After`) when the database does not answer. It reads nothing about applications or people;
+         *     `/health/live` and `/health/ready` are the finer-grained probes.
+         */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -29,8 +35,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The process answers (a liveness probe: restart the instance when this fails). Checks
-         *     nothing else, so that a database outage does not get every instance restarted.
+         * Whether the process answers (a liveness probe).
+         * @description Restart the instance when this fails. It checks nothing else, neither the database nor the
+         *     outside systems, so that a database outage does not get every instance restarted: while the
+         *     process serves HTTP it answers `{"status": "ok"}`. Open to anyone, without a token.
          */
         get: operations["health-live"];
         put?: never;
@@ -49,10 +57,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Whether this instance can serve (a readiness probe: send it traffic only while this
-         *     answers 200): its database answers. Reports the outbox backlog; a growing `queued` means
-         *     the dispatchers do not keep up, a growing `failed` needs an operator (see
-         *     `/api/v1/staff/notifications/failed`).
+         * Whether this instance can serve (a readiness probe).
+         * @description Send the instance traffic only while this answers 200. It makes a round trip to the database
+         *     (503 `database-unavailable` when it does not answer) and reports the outbox backlog: a growing
+         *     `queued` means the dispatchers do not keep up, a growing `failed` needs an operator (see `GET
+         *     /api/v1/staff/notifications/failed`). Open to anyone, without a token; `eservices probe`, the
+         *     container's health check, calls it.
          */
         get: operations["health-ready"];
         put?: never;
@@ -71,12 +81,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The service's metrics for Prometheus (text format 0.0.4): requests by method, route template
-         *     and status; latency histograms; the database pool; the outbox's queued and failed messages;
-         *     the calls to the registries and billing by outcome. Labels never hold personal data: routes
-         *     are templates. With `METRICS_TOKEN` set, a scraper sends it as a bearer token; in production
-         *     the route is not served without one (404), in development it is open without one. The list
-         *     of metrics is in `docs/DEPLOYMENT.md`.
+         * The service's metrics, in the Prometheus text format.
+         * @description For the monitoring's scraper (text format 0.0.4): requests by method, route template and status;
+         *     latency histograms; the database pool; the outbox's queued and failed messages; the calls to the
+         *     registries and billing by outcome. Labels never hold personal data: routes are templates. With
+         *     `METRICS_TOKEN` set, the scraper sends it as a bearer token (401 `unauthenticated` without it or
+         *     with another); in production the route is not served without one (404 `route-not-found`), in
+         *     development it is open without one. The list of metrics is in `docs/DEPLOYMENT.md`.
          */
         get: operations["metrics"];
         put?: never;
@@ -94,7 +105,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The two e-services with their steps and fields. */
+        /**
+         * The catalogue of the two e-services, with their steps and fields.
+         * @description What the portal's forms are built from: for the meter damage investigation and for the account
+         *     transfer or name change, the steps in order, each with its fields, whether each is required, its
+         *     format, and for a choice the operation that lists the choices (`choices_from`). A step's `id` is
+         *     the request field that fills it; `main-information` is filled from the registries and has no
+         *     field in the request. Open to anyone, without a token; the answer is the same for every caller
+         *     and changes only with a new version of the service.
+         */
         get: operations["list-services"];
         put?: never;
         post?: never;
@@ -111,7 +130,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The districts and cities of Azerbaijan, with stable codes, sorted by code. */
+        /**
+         * The districts and cities of Azerbaijan, with stable codes.
+         * @description The choices of the property step's `property.district` and of the inbox's `district` filter:
+         *     every district and city, sorted by code, with its Azerbaijani and English name and its kind.
+         *     Open to anyone, without a token. The list changes only with a new version of the service, so the
+         *     answer may be cached for a day (`Cache-Control: public, max-age=86400`); store the code, not the
+         *     name.
+         */
         get: operations["list-districts"];
         put?: never;
         post?: never;
@@ -129,8 +155,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * "Main information": the applicant's identity from the citizen registry (and the business
-         *     from the business registry when the token carries a `tin`).
+         * "Main information": the applicant's identity from the state registries.
+         * @description The first step of both e-services, filled in automatically: the person from the citizen registry
+         *     by the token's PIN, with the login method, and, when the token carries a `tin` (a business
+         *     representative), the business from the business registry. For an applicant, or a service account
+         *     on behalf of one (`X-On-Behalf-Of`); staff and administrators get 403 `forbidden-role`. It only
+         *     reads, and each read of personal data is recorded in the access log. Refused with 404
+         *     `person-not-in-registry` when the registry has no such person, 403 `not-a-representative` when
+         *     the business does not list the applicant among its representatives, and 503 naming the registry
+         *     that did not answer.
          */
         get: operations["get-main-information"];
         put?: never;
@@ -148,7 +181,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The applicant's residential subscriber codes, for the meter damage form. */
+        /**
+         * The applicant's residential subscriber codes.
+         * @description The choices of the meter damage form's `subscriber.subscriber_code` for a residential
+         *     subscriber: the accounts billing holds in the name of the token's PIN, each with its holder,
+         *     address and district. For an applicant, or a service account on behalf of one. An empty list
+         *     means billing knows no residential account of the applicant; it is not an error. It only reads;
+         *     503 `billing-unavailable` when billing does not answer.
+         */
         get: operations["list-subscriber-accounts"];
         put?: never;
         post?: never;
@@ -165,7 +205,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The non-residential contracts (head codes) of the business the applicant acts for. */
+        /**
+         * The head codes (non-residential contracts) of the business the applicant acts for.
+         * @description The choices of the meter damage form's `subscriber.head_code` for a non-residential subscriber.
+         *     For a business representative: a token with `tin` whose business lists the applicant among its
+         *     representatives in the business registry, or a service account naming both (`X-On-Behalf-Of`,
+         *     `X-On-Behalf-Of-Tin`). Refused with 403 `business-required` without a `tin`, 403
+         *     `not-a-representative` when the applicant does not represent the business, and 503 when the
+         *     registry or billing does not answer.
+         */
         get: operations["list-head-codes"];
         put?: never;
         post?: never;
@@ -182,7 +230,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The metering points under one of the business's head codes. */
+        /**
+         * The metering points under one of the business's head codes.
+         * @description The choices of the meter damage form's `subscriber.metering_point` once a head code is chosen,
+         *     each with its address and meter number. For a business representative, as for `GET
+         *     /api/v1/me/head-codes`. The head code must be a contract of the business: any other gets 404
+         *     `head-code-not-found`, so that the answer reveals nothing about other businesses, and one that
+         *     is not 8 digits 400 `invalid-path-parameter`. Without a `tin`, 403 `business-required`; not a
+         *     representative, 403 `not-a-representative`.
+         */
         get: operations["list-metering-points"];
         put?: never;
         post?: never;
@@ -200,8 +256,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The unpaid balance of a subscriber code, for the account change form. Any signed-in applicant
-         *     may ask (a transfer concerns someone else's account); nothing about the holder is shown.
+         * The unpaid balance of a subscriber code.
+         * @description The debt check of the account change form: an account with unpaid debt cannot be transferred or
+         *     renamed (422 `debt-outstanding` when the application is checked). Any signed-in applicant may
+         *     ask, or a service account on behalf of one, since a transfer concerns someone else's account;
+         *     only the balance is shown (`amount_qapik` in qəpik, `has_debt`, `as_of`), nothing about the
+         *     holder. A code that is not 10 digits gets 400 `invalid-path-parameter`, one billing does not
+         *     know 404 `subscriber-code-not-found`, and 503 `billing-unavailable` when billing does not
+         *     answer.
          */
         get: operations["get-debt"];
         put?: never;
@@ -219,7 +281,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** "My applications": the applicant's applications, newest first, with the total count. */
+        /**
+         * "My applications": the applicant's applications, newest first.
+         * @description The portal's "Müraciətlərim": the applications made in the capacity of the token (as a person,
+         *     or for the business of its `tin`), drafts included, newest first, each with its status and
+         *     `status_label`, and the `total` that match. Filter by `status` and `kind`; pages by opaque
+         *     cursor: pass the previous page's `next_cursor` as `cursor` (absent on the last page), with
+         *     `limit` 1 to 100 (default 20). For an applicant, or a service account on behalf of one. A
+         *     `limit` out of range, an unknown status or kind, or a cursor this service did not give out gets
+         *     400 `invalid-query-parameter`.
+         */
         get: operations["list-my-applications"];
         put?: never;
         post?: never;
@@ -239,8 +310,18 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Creates an application of a kind and gives it its number at once (the portal shows the
-         *     number before submission). With `"submit": true` and a complete body it is submitted too.
+         * Creates an application and gives it its number.
+         * @description The first call of both e-services: the application gets its number at once (the portal shows it
+         *     before submission) and is stored as a draft with whatever steps the body gives, each checked as
+         *     the portal's form checks it; the language of the applicant's messages is taken from
+         *     `Accept-Language`. With `"submit": true` and every step present it is submitted in the same call
+         *     (for integrators): then it is stored submitted, routed to a department, and the applicant is
+         *     told by SMS and e-mail (`registered`), or it is not stored at all. For an applicant, or a
+         *     service account on behalf of one; send an `Idempotency-Key` to retry safely. Refused with 422
+         *     for a step at fault (`validation-failed`, `step-not-for-kind`, `subscriber-code-not-yours`,
+         *     `debt-outstanding`, …), 422 `application-incomplete` when `submit` is asked with steps missing,
+         *     409 `open-application-exists` when another application for the same target is open, and 503 when
+         *     a registry or billing does not answer.
          */
         post: operations["create-application"];
         delete?: never;
@@ -257,9 +338,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * An application with its timeline and the actions the caller may take next, with its `ETag`.
-         *     An applicant reads their own; an operator their department's; a supervisor any submitted
-         *     one. Anything else is "not found".
+         * An application with its timeline and the caller's next actions.
+         * @description The application as its reader may see it: its steps, its status (with `status_label` in the
+         *     language of `Accept-Language`), the timeline with the SMS and e-mails each change raised and
+         *     where each stands, the company's work once submitted, and the `allowed_actions` of the caller.
+         *     An applicant (or a service account on their behalf) reads their own; an operator their
+         *     department's; a supervisor any submitted one; anything else, drafts included for staff, is 404
+         *     `application-not-found`, so that numbers reveal nothing. The `ETag` is the version staff send as
+         *     `If-Match` with `…/actions` and `…/assignment`; only staff see why a message failed
+         *     (`last_error`).
          */
         get: operations["get-application"];
         put?: never;
@@ -267,7 +354,18 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Fills in or changes steps of a draft (or of an application returned for a correction). */
+        /**
+         * Fills in or changes steps of a draft (or of an application returned for a correction).
+         * @description The form's "Continue": each step given replaces that step whole and is checked as the portal's
+         *     form checks it (asking the registries and billing as needed); steps left out stay as they are,
+         *     and an empty `damage_description` removes it. For the applicant, or a service account on their
+         *     behalf, while the application is a draft or returned for a correction; on a returned one only
+         *     the steps the company asked to correct may change (422 `step-not-requested`). It answers the
+         *     application with its new `ETag` and sends nothing to anyone. Refused with 404
+         *     `application-not-found`, 409 `application-not-editable` once submitted, 409 `version-conflict`
+         *     when it changed meanwhile, 422 for a step at fault (`validation-failed`, `step-not-for-kind`,
+         *     `debt-outstanding`, …), and 503 when a registry or billing does not answer.
+         */
         patch: operations["update-application"];
         trace?: never;
     };
@@ -281,8 +379,17 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Sends the application to the company. Every step is checked again with fresh facts; for an
-         *     account change the debt is read anew and recorded with the application.
+         * Submits the application to the company.
+         * @description "Send application": every step must be present (422 `application-incomplete`, with
+         *     `missing_steps`) and is checked again with fresh facts; for an account change the debt is read
+         *     anew and recorded with the application (422 `debt-outstanding`). The application is routed to
+         *     the department of its kind that serves its district and gets its due time; the applicant is told
+         *     by SMS and e-mail (`registered`) in the language of `Accept-Language`, and webhooks hear of it.
+         *     An application returned for a correction is resubmitted the same way (`resubmitted`, by SMS).
+         *     For the applicant, or a service account on their behalf; refused with 404
+         *     `application-not-found`, 409 `action-not-allowed` when it is neither a draft nor returned, 409
+         *     `open-application-exists` when another application for the same target is open, 409
+         *     `version-conflict`, and 503 when a registry or billing does not answer.
          */
         post: operations["submit-application"];
         delete?: never;
@@ -301,8 +408,14 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Withdraws the application: a draft, or a submitted one nobody has started work on. The body
-         *     is optional.
+         * Withdraws (cancels) the application.
+         * @description The applicant withdraws a draft, a submitted application nobody has started work on, or one
+         *     returned to them for a correction; its status becomes `cancelled` for good. The body is
+         *     optional: a `reason` (at most 500 characters) is kept on the timeline. For the applicant, or a
+         *     service account on their behalf; webhook subscribers hear of it (`cancelled`), the applicant is
+         *     sent no SMS or e-mail. Refused with 404 `application-not-found`, 409 `action-not-allowed` once
+         *     the company has started work or the application is finished, 409 `version-conflict` when it
+         *     changed meanwhile, and 422 `validation-failed` for a reason too long or with control characters.
          */
         post: operations["cancel-application"];
         delete?: never;
@@ -320,8 +433,12 @@ export interface paths {
         };
         get?: never;
         /**
-         * Changes the language of the SMS and e-mails about this application, at any status. It is
-         *     first taken from `Accept-Language` when the application is created and when it is submitted.
+         * Changes the language of the applicant's SMS and e-mails about an application.
+         * @description `az`, `en` or `ru`, at any status, for the messages of the changes that follow. The language is
+         *     first taken from `Accept-Language` when the application is created and when it is submitted;
+         *     this sets it explicitly, and setting the one it has changes nothing. For the applicant, or a
+         *     service account on their behalf. Refused with 404 `application-not-found`, and 409
+         *     `version-conflict` when the application changed meanwhile.
          */
         put: operations["set-application-language"];
         post?: never;
@@ -338,7 +455,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The applications of the caller's department (a supervisor's: all), submitted ones only. */
+        /**
+         * The inbox: the submitted applications the caller's department works.
+         * @description For the company's staff: an operator sees the applications routed to their department, a
+         *     supervisor all of them; drafts never appear. Filters `status`, `kind`, `district`, `assignee`,
+         *     `submitted_from`/`submitted_to` and `overdue` (open applications with the company past their due
+         *     time); sorted by submission, oldest first (`sort=submitted_at`, the default), or by due time
+         *     (`sort=due_at`); paged by `page` (from 1) and `limit` (1 to 100, default 20), with the `total`
+         *     that match. A malformed or out-of-range parameter gets 400 `invalid-query-parameter`;
+         *     applicants, administrators and service accounts get 403 `forbidden-role`, an operator's token
+         *     without a department 403 `no-department`.
+         */
         get: operations["list-inbox"];
         put?: never;
         post?: never;
@@ -355,7 +482,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How many applications of the caller's inbox are in each status. */
+        /**
+         * How many applications of the caller's inbox are in each status.
+         * @description For the staff's overview: the counts per status of the applications an operator's department
+         *     works (a supervisor's: all), each with its `status_label` in the language of `Accept-Language`.
+         *     Drafts are not counted: they are not the company's yet. Applicants, administrators and service
+         *     accounts get 403 `forbidden-role`; an operator's token without a department 403 `no-department`.
+         */
         get: operations["count-inbox"];
         put?: never;
         post?: never;
@@ -372,7 +505,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The departments and the districts each serves. */
+        /**
+         * The departments and the districts each serves.
+         * @description For the company's staff (operators and supervisors), to read the routing and to choose where to
+         *     reassign an application (`POST /api/v1/applications/{number}/assignment`): each department works
+         *     one kind of application and receives the submitted applications of its districts. It only reads.
+         *     Applicants, administrators and service accounts get 403 `forbidden-role`; an operator's token
+         *     without a department 403 `no-department`.
+         */
         get: operations["list-departments"];
         put?: never;
         post?: never;
@@ -391,7 +531,22 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Takes a workflow action on the version of the application the caller read (`If-Match`). */
+        /**
+         * Takes a workflow action on an application.
+         * @description The back office's work: `accept`, `schedule-inspection`, `record-inspection`, `complete` (meter
+         *     damage), `start-review`, `approve` (account change), `reject` and `return-for-correction`
+         *     (both), each with the data it needs (see the body), by an operator of the application's
+         *     department or a supervisor, on the version read: send its `ETag` as `If-Match` (428
+         *     `precondition-required` without it, 412 `precondition-failed` when it changed since). Each
+         *     action adds a timeline entry and, in the same transaction, queues the applicant's SMS and
+         *     e-mails and the webhook calls of its event; `accept` and `start-review` make the caller the
+         *     assignee when there is none. Approving an account change changes the subscriber account and
+         *     makes the confirmation PDF, completing an investigation makes the result PDF, and a
+         *     `documents-ready` SMS carries its signed link. Refused with 404 `application-not-found` (not the
+         *     caller's department), 409 `action-not-allowed` in a status without that action, 400
+         *     `invalid-body` for `assign` (use `…/assignment`), and 422 `validation-failed` for missing or
+         *     invalid action data.
+         */
         post: operations["act-on-application"];
         delete?: never;
         options?: never;
@@ -408,7 +563,17 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A supervisor reassigns the application (the status stays; the timeline records it). */
+        /**
+         * Reassigns an application to a department and, optionally, one of its operators.
+         * @description For supervisors alone (operators get 403 `forbidden-role`): gives an open application to a
+         *     department of its kind, the same or another, and optionally to one of its operators; moving it
+         *     to another department clears the operator unless one is named. The status stays; the timeline
+         *     records "assigned to {department}" with the comment, and nobody is notified. As with actions,
+         *     send the `ETag` read as `If-Match` (428 `precondition-required`, 412 `precondition-failed`).
+         *     Refused with 404 `application-not-found`, 409 `action-not-allowed` when the application is not
+         *     open, 422 `unknown-department` when no such department works its kind, and 422
+         *     `validation-failed` for a malformed department code or assignee.
+         */
         post: operations["assign-application"];
         delete?: never;
         options?: never;
@@ -424,8 +589,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The messages to applicants that failed for good, newest first (the last 200): an operator's
-         *     department's, or all for a supervisor.
+         * The SMS and e-mails to applicants that failed for good.
+         * @description For the company's staff, to find the applicants who were not told: the messages given up on,
+         *     newest first (the last 200), each with its application, masked recipient and `last_error` (the
+         *     other side's answer). An operator sees their department's, a supervisor all. Webhook deliveries
+         *     are not here: administrators read them per subscription (`GET
+         *     /api/v1/webhooks/{id}/deliveries`). Queue one again with `POST
+         *     /api/v1/staff/notifications/{id}/retry`; applicants, administrators and service accounts get 403
+         *     `forbidden-role`.
          */
         get: operations["list-failed-notifications"];
         put?: never;
@@ -445,7 +616,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queues a failed message again, with a new round of attempts. */
+        /**
+         * Queues a failed SMS or e-mail again.
+         * @description For the company's staff: the message is queued with a new round of attempts and the dispatcher
+         *     sends it as any other; 202 means queued, not yet sent. An operator may retry their department's
+         *     messages, a supervisor any. Refused with 404 `message-not-found` for an unknown id, a webhook
+         *     delivery (administrators redeliver those) or another department's message, and 409
+         *     `message-not-failed` when the message is not failed (queued, sent or delivered, or queued again
+         *     meanwhile).
+         */
         post: operations["retry-notification"];
         delete?: never;
         options?: never;
@@ -463,9 +642,15 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * The SMS gateway reports that a sent SMS reached the phone, or could not. Authenticated by
-         *     the shared `SMS_DELIVERY_REPORT_TOKEN` as a bearer token. A failure queues the e-mail
-         *     instead, as for a failed send.
+         * The SMS gateway's delivery report of a sent SMS.
+         * @description Called by the SMS gateway, not by people: authenticated by the shared
+         *     `SMS_DELIVERY_REPORT_TOKEN` as a bearer token (401 `unauthenticated` without it, with another,
+         *     or when the service has none). `delivered` marks the SMS delivered; `failed` marks it failed
+         *     and, when the applicant gave an e-mail that the event does not already use, queues the e-mail
+         *     instead, as for a failed send. The `reference` is the gateway's `message_id` from its answer to
+         *     the send (404 `message-not-found` when no sent SMS has it). `reference` and `reason` are stored
+         *     as sent, so one too long or with control characters is refused with 422 `validation-failed`, not
+         *     cut.
          */
         post: operations["report-sms-delivery"];
         delete?: never;
@@ -481,10 +666,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every subscription, active or not. */
+        /**
+         * Every webhook subscription, active or not.
+         * @description For administrators: every subscription with its URL, event types, description, who created it
+         *     and when; a deleted one stays listed with `active: false`, and its delivery log stays readable.
+         *     Secrets are never returned, and the list is not paged. Other roles and service accounts get 403
+         *     `forbidden-role`.
+         */
         get: operations["list-webhook-subscriptions"];
         put?: never;
-        /** Registers a subscription. Every later event of its types is POSTed to the URL, signed. */
+        /**
+         * Registers a webhook subscription.
+         * @description For administrators (`roles: ["admin"]`), for an integrator such as e-gov.az: every later event
+         *     of the chosen `event_types` is POSTed to the `url` as JSON, signed with HMAC-SHA256 of the
+         *     `secret` (`Eservices-Signature`, see `docs/NOTIFICATIONS.md`), and retried with backoff until
+         *     the receiver answers 2xx or the attempts run out (then an administrator can redeliver it). In
+         *     production the URL must be `https://` to a public address; the secret (32 to 200 characters) is
+         *     never shown again. It answers 201 with the subscription and its `Location`. Refused with 422
+         *     `validation-failed` listing every field at fault (URL, an empty or repeated event type, secret,
+         *     description); other roles and service accounts get 403 `forbidden-role`.
+         */
         post: operations["create-webhook-subscription"];
         delete?: never;
         options?: never;
@@ -499,11 +700,23 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One subscription. */
+        /**
+         * One webhook subscription.
+         * @description For administrators: the subscription with this id, active or not, without its secret. Refused
+         *     with 404 `webhook-subscription-not-found` for an unknown id and 400 `invalid-path-parameter` for
+         *     an id that is not a positive whole number; other roles and service accounts get 403
+         *     `forbidden-role`.
+         */
         get: operations["get-webhook-subscription"];
         put?: never;
         post?: never;
-        /** Stops a subscription: no new events; its delivery log stays readable. */
+        /**
+         * Stops a webhook subscription.
+         * @description For administrators: the subscription becomes inactive (`active: false`) and no new events are
+         *     delivered to it. It is not erased: it stays listed, and its delivery log stays readable at `GET
+         *     /api/v1/webhooks/{id}/deliveries`. Refused with 404 `webhook-subscription-not-found` for an
+         *     unknown id; other roles and service accounts get 403 `forbidden-role`.
+         */
         delete: operations["delete-webhook-subscription"];
         options?: never;
         head?: never;
@@ -517,7 +730,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The subscription's deliveries, newest first (the last 100), each with its attempts. */
+        /**
+         * The delivery log of a webhook subscription.
+         * @description For administrators, to see what an integrator was sent: the subscription's deliveries, newest
+         *     first (the last 100), each with its event, application and status, and every attempt with its
+         *     outcome and the receiver's status and an excerpt of its answer, or the network error. Inactive
+         *     subscriptions keep their log. Send one again with `POST
+         *     /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver`. Refused with 404
+         *     `webhook-subscription-not-found`; other roles and service accounts get 403 `forbidden-role`.
+         */
         get: operations["list-webhook-deliveries"];
         put?: never;
         post?: never;
@@ -537,8 +758,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Sends a delivery again, whatever came of it before (with a new round of attempts and the
-         *     same event id).
+         * Sends a webhook delivery again.
+         * @description For administrators, when an integrator missed an event: the delivery is queued for a new round
+         *     of attempts, whatever came of it before, with the same event id (`Eservices-Event-Id`), so that
+         *     the receiver can recognise a repeat; 202 means queued, not yet sent. Refused with 404
+         *     `message-not-found` when the subscription has no delivery with this id, and 409
+         *     `delivery-in-progress` while it is queued or being sent; other roles and service accounts get
+         *     403 `forbidden-role`.
          */
         post: operations["redeliver-webhook"];
         delete?: never;
@@ -554,7 +780,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The personal-data access log, newest first. */
+        /**
+         * The personal-data access log, newest first.
+         * @description For administrators: every read of a person's or a business's data from the registries and
+         *     billing, with who read it (an applicant, staff, a service account and whom it acted for), whose
+         *     data, from which system, what, and the request that needed it. Filter by `subject` (a PIN, TIN,
+         *     subscriber code, head code or property), `reader`, `from`/`to`, and `limit` (1 to 500, default
+         *     100). The log is read-only: nobody can change it. A malformed, out-of-range or unknown parameter
+         *     gets 400 `invalid-query-parameter`; other roles and service accounts get 403 `forbidden-role`.
+         */
         get: operations["list-personal-data-reads"];
         put?: never;
         post?: never;
@@ -571,7 +805,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calls service accounts made on behalf of applicants, newest first. */
+        /**
+         * The calls service accounts made on behalf of applicants, newest first.
+         * @description For administrators: every call an integrator's service account made for an applicant
+         *     (`X-On-Behalf-Of`), recorded before it was carried out, with the client id, the applicant's PIN
+         *     and TIN, the login method the portal reported, the method and the path. Filter by `client` and
+         *     `applicant` (a PIN), with `limit` 1 to 500 (default 100); the log is append-only. A malformed,
+         *     out-of-range or unknown parameter gets 400 `invalid-query-parameter`; other roles and service
+         *     accounts get 403 `forbidden-role`.
+         */
         get: operations["list-delegated-calls"];
         put?: never;
         post?: never;
@@ -589,8 +831,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The documents of an application: the confirmation of an approved account change, the result
-         *     of a completed meter damage investigation.
+         * The documents of an application.
+         * @description The PDFs an application produced: the confirmation of an approved account change, the result of
+         *     a completed meter damage investigation (none before), oldest first. Each is listed with its
+         *     `url` (with a bearer token) and a fresh `signed_url` that works without a token until
+         *     `signed_url_expires_at` (`DOCUMENT_LINK_HOURS`, 72 by default), the link a `documents-ready` SMS
+         *     carries. For the applicant (or a service account on their behalf), an operator of the
+         *     application's department or a supervisor; for anyone else 404 `application-not-found`.
          */
         get: operations["list-documents"];
         put?: never;
@@ -608,7 +855,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One document, as a file. */
+        /**
+         * One document of an application, as a PDF file.
+         * @description The document's bytes (`application/pdf`), to be shown inline with its file name
+         *     (`Content-Disposition`) and never cached. For the same callers as the list: the applicant (or a
+         *     service account on their behalf), an operator of the application's department, a supervisor.
+         *     Refused with 404 `application-not-found` when the caller may not see the application and 404
+         *     `document-not-found` when it has no document with this id.
+         */
         get: operations["get-document"];
         put?: never;
         post?: never;
@@ -625,7 +879,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A document by its signed link, without a token. An expired or altered link gets 403. */
+        /**
+         * A document by its signed link, without a token.
+         * @description What the `documents-ready` SMS and the list's `signed_url` carry, for whoever holds the link:
+         *     its signature (HMAC-SHA256 of the application number, the document id and the expiry) stands for
+         *     the applicant's permission. An altered or malformed link gets 403 `link-invalid`, an expired one
+         *     403 `link-expired` (the documents list gives fresh links), and a document that does not exist
+         *     404 `document-not-found`. The file is served as by `GET
+         *     /api/v1/applications/{number}/documents/{id}`.
+         */
         get: operations["get-document-by-link"];
         put?: never;
         post?: never;
@@ -1097,7 +1359,35 @@ export interface components {
          * @enum {string}
          */
         DeliveryStatus: "queued" | "sent" | "delivered" | "failed";
-        /** @description One delivery of the log, with each attempt. */
+        /**
+         * @description One delivery of the log, with each attempt.
+         * @example {
+         *       "application": "MD-2026-000001",
+         *       "attempts": 2,
+         *       "attempts_log": [
+         *         {
+         *           "at": "2026-11-23T09:02:01Z",
+         *           "attempt": 1,
+         *           "detail": "webhook: HTTP 503 Service Unavailable",
+         *           "outcome": "transient"
+         *         },
+         *         {
+         *           "at": "2026-11-23T09:02:27Z",
+         *           "attempt": 2,
+         *           "outcome": "sent"
+         *         }
+         *       ],
+         *       "channel": "webhook",
+         *       "event": "registered",
+         *       "event_id": "0b6f2c7e-3f0c-4c35-9d8e-5b1a2f6d7c10",
+         *       "id": 42,
+         *       "occurred_at": "2026-11-23T09:02:00Z",
+         *       "recipient": "https://portal.e-gov.az/hooks/azerisiq",
+         *       "sent_at": "2026-11-23T09:02:27Z",
+         *       "status": "sent",
+         *       "updated_at": "2026-11-23T09:02:27Z"
+         *     }
+         */
         DeliveryView: components["schemas"]["NotificationView"] & {
             attempts_log: components["schemas"]["AttemptLogView"][];
         };
@@ -1981,6 +2271,174 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "audience": [
+                     *           "residential subscribers",
+                     *           "non-residential subscribers (acting for a business with its VÖEN)"
+                     *         ],
+                     *         "kind": "meter-damage-investigation",
+                     *         "steps": [
+                     *           {
+                     *             "fields": [
+                     *               {
+                     *                 "choices_from": "GET /api/v1/me",
+                     *                 "format": "filled in from the state registries",
+                     *                 "name": "person",
+                     *                 "required": true
+                     *               }
+                     *             ],
+                     *             "id": "main-information",
+                     *             "title_az": "Əsas məlumatlar",
+                     *             "title_en": "Main information"
+                     *           },
+                     *           {
+                     *             "fields": [
+                     *               {
+                     *                 "format": "residential | non-residential",
+                     *                 "name": "subscriber.type",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "choices_from": "GET /api/v1/me/subscriber-accounts",
+                     *                 "format": "10 digits; residential only",
+                     *                 "name": "subscriber.subscriber_code",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "choices_from": "GET /api/v1/me/head-codes",
+                     *                 "format": "8 digits; non-residential only",
+                     *                 "name": "subscriber.head_code",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "choices_from": "GET /api/v1/me/head-codes/{head_code}/metering-points",
+                     *                 "format": "non-residential only",
+                     *                 "name": "subscriber.metering_point",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "format": "free text, at most 2000 characters",
+                     *                 "name": "damage_description",
+                     *                 "required": false
+                     *               }
+                     *             ],
+                     *             "id": "subscriber",
+                     *             "title_az": "Müraciət məlumatları",
+                     *             "title_en": "Application information"
+                     *           },
+                     *           {
+                     *             "fields": [
+                     *               {
+                     *                 "format": "1 to 3 active Azerbaijani mobile numbers (+994, operator 10, 50, 51, 55, 60, 70, 77 or 99)",
+                     *                 "name": "contact.mobile_numbers",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "format": "e-mail address",
+                     *                 "name": "contact.email",
+                     *                 "required": false
+                     *               }
+                     *             ],
+                     *             "id": "contact",
+                     *             "title_az": "Əlaqə məlumatları",
+                     *             "title_en": "Contact information"
+                     *           }
+                     *         ],
+                     *         "summary": "Report a damaged meter; the application goes to the relevant department, and the applicant is told by SMS and e-mail when it is registered and of its result.",
+                     *         "title_az": "Əhali və qeyri-əhali abonentləri üçün sayğac zədələnməsinin araşdırılması",
+                     *         "title_en": "Investigation of meter damage for residential and non-residential subscribers"
+                     *       },
+                     *       {
+                     *         "audience": [
+                     *           "residential subscribers"
+                     *         ],
+                     *         "kind": "account-change",
+                     *         "steps": [
+                     *           {
+                     *             "fields": [
+                     *               {
+                     *                 "choices_from": "GET /api/v1/me",
+                     *                 "format": "filled in from the state registries",
+                     *                 "name": "person",
+                     *                 "required": true
+                     *               }
+                     *             ],
+                     *             "id": "main-information",
+                     *             "title_az": "Əsas məlumatlar",
+                     *             "title_en": "Main information"
+                     *           },
+                     *           {
+                     *             "fields": [
+                     *               {
+                     *                 "format": "transfer | name-change",
+                     *                 "name": "account.variant",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "choices_from": "GET /api/v1/subscriber-accounts/{code}/debt",
+                     *                 "format": "10 digits; checked for unpaid debt",
+                     *                 "name": "account.subscriber_code",
+                     *                 "required": true
+                     *               }
+                     *             ],
+                     *             "id": "account",
+                     *             "title_az": "Müraciət məlumatları",
+                     *             "title_en": "Application information"
+                     *           },
+                     *           {
+                     *             "fields": [
+                     *               {
+                     *                 "choices_from": "GET /api/v1/districts",
+                     *                 "format": "district code",
+                     *                 "name": "property.district",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "format": "from the real-estate register extract",
+                     *                 "name": "property.registry_number",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "format": "from the real-estate register extract",
+                     *                 "name": "property.registration_number",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "format": "private-house | apartment",
+                     *                 "name": "property.property_type",
+                     *                 "required": true
+                     *               }
+                     *             ],
+                     *             "id": "property",
+                     *             "title_az": "Fərdi yaşayış evi / mənzil məlumatları",
+                     *             "title_en": "Private house or apartment information"
+                     *           },
+                     *           {
+                     *             "fields": [
+                     *               {
+                     *                 "format": "1 to 3 active Azerbaijani mobile numbers (+994, operator 10, 50, 51, 55, 60, 70, 77 or 99)",
+                     *                 "name": "contact.mobile_numbers",
+                     *                 "required": true
+                     *               },
+                     *               {
+                     *                 "format": "e-mail address",
+                     *                 "name": "contact.email",
+                     *                 "required": false
+                     *               }
+                     *             ],
+                     *             "id": "contact",
+                     *             "title_az": "Əlaqə məlumatları",
+                     *             "title_en": "Contact information"
+                     *           }
+                     *         ],
+                     *         "summary": "Move a personal account to the new owner of the property, or bring it in line with the holder's new name; the account must have no unpaid debt. The application goes to the registration office, and the documents are sent by SMS.",
+                     *         "title_az": "Elektrik enerjisinin alqı-satqı müqaviləsinin (şəxsi hesabın) digər məişət abonentinin adına keçirilməsi və ya ad/soyad dəyişikliyi ilə əlaqədar yenilənməsi",
+                     *         "title_en": "Transfer of the electricity sale contract (personal account) to another household subscriber, or its update after a name change"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ServiceView"][];
                 };
             };
@@ -3174,6 +3632,11 @@ export interface operations {
         /** @description Optional reason */
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "Sayğac bərpa olundu."
+                 *     }
+                 */
                 "application/json": components["schemas"]["CancelApplicationRequest"] | null;
             };
         };
