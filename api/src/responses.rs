@@ -535,7 +535,9 @@ pub struct InspectionFindingsView {
     pub cause: Option<crate::vocabulary::DamageCause>,
     #[schema(max_length = 32)]
     pub act_number: String,
+    /// At most 8, each register once.
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub readings: Vec<MeterReadingView>,
 }
 
@@ -544,6 +546,8 @@ pub struct InspectionFindingsView {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"steps": ["contact"], "request": "Mobil nömrə aktiv deyil, zəhmət olmasa düzəldin."}))]
 pub struct CorrectionView {
+    /// At least one; a step named twice counts once.
+    #[schema(min_items = 1)]
     pub steps: Vec<crate::vocabulary::Step>,
     #[schema(max_length = 2000)]
     pub request: String,

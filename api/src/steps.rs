@@ -64,7 +64,7 @@ pub struct Property {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
-    #[schema(example = json!(["+994501234567"]), min_items = 1, max_items = 3)]
+    #[schema(example = json!(["+994501234567"]), min_items = 1, max_items = 3, value_type = Vec<MobileNumberText>)]
     #[validate(length(max = 10), custom(function = "short_items"))]
     pub mobile_numbers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +72,12 @@ pub struct Contact {
     #[validate(length(max = 320))]
     pub email: Option<String>,
 }
+
+/// One mobile number as written: `050 123 45 67`, `+994 50 123 45 67`, `0501234567`…; at most
+/// 64 characters.
+#[derive(Debug, ToSchema)]
+#[schema(max_length = 64, example = "050 123 45 67")]
+pub struct MobileNumberText(pub String);
 
 fn short_items(items: &[String]) -> Result<(), validator::ValidationError> {
     if items.iter().all(|item| item.chars().count() <= 64) {

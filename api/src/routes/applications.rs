@@ -350,6 +350,7 @@ pub struct ListApplicationsQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

@@ -169,7 +169,7 @@ pub struct LinkParams {
     #[param(value_type = i64)]
     pub expires: Option<String>,
     /// Hex HMAC-SHA256 of the application number, document id and expiry.
-    #[param(value_type = String)]
+    #[param(value_type = String, min_length = 64, max_length = 64, pattern = "^[0-9a-fA-F]+$")]
     pub signature: Option<String>,
 }
 

@@ -321,7 +321,7 @@ pub struct ActionRequest {
     security(("bearer" = [])),
     params(
         ("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001"),
-        ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"")
+        ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"", max_length = 24, pattern = "^\"v[0-9]+\"$")
     ),
     request_body = ActionRequest,
     responses((status = 200, description = "The application after the action, with its new ETag", body = ApplicationView,
@@ -420,7 +420,7 @@ pub struct AssignmentRequest {
     security(("bearer" = [])),
     params(
         ("number" = String, Path, description = "The application number", pattern = "^(MD|AC)-[0-9]{4}-[0-9]{6,12}$", example = "MD-2026-000001"),
-        ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"")
+        ("If-Match" = String, Header, description = "The ETag of the application as read", example = "\"v2\"", max_length = 24, pattern = "^\"v[0-9]+\"$")
     ),
     request_body = AssignmentRequest,
     responses((status = 200, description = "The application reassigned, with its new ETag", body = ApplicationView,

@@ -1183,7 +1183,7 @@ export interface components {
              *       "+994501234567"
              *     ]
              */
-            mobile_numbers: string[];
+            mobile_numbers: components["schemas"]["MobileNumberText"][];
             /** @example resad.memmedov@example.az */
             email?: string | null;
         };
@@ -1197,6 +1197,7 @@ export interface components {
          *     }
          */
         CorrectionView: {
+            /** @description At least one; a step named twice counts once. */
             steps: components["schemas"]["Step"][];
             request: string;
         };
@@ -1581,6 +1582,7 @@ export interface components {
             damage_found: boolean;
             cause?: components["schemas"]["DamageCause"] | null;
             act_number: string;
+            /** @description At most 8, each register once. */
             readings?: components["schemas"]["MeterReadingView"][];
         };
         /**
@@ -1677,6 +1679,12 @@ export interface components {
             address: string;
             meter_number: string;
         };
+        /**
+         * @description One mobile number as written: `050 123 45 67`, `+994 50 123 45 67`, `0501234567`…; at most
+         *     64 characters.
+         * @example 050 123 45 67
+         */
+        MobileNumberText: string;
         /**
          * @description A message to the applicant (or, in the delivery log, to a webhook receiver).
          * @example {
