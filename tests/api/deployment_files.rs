@@ -183,6 +183,20 @@ fn every_service_has_a_health_check_and_the_service_starts_after_its_dependencie
             "{name} has no health check"
         );
     }
+    // Images are pinned: `latest` would change what `docker compose up` runs without a commit.
+    for name in ["postgres", "mailpit"] {
+        let image = compose["services"][name]["image"]
+            .as_str()
+            .unwrap_or_default();
+        let tag = image
+            .rsplit_once(':')
+            .map(|(_, tag)| tag)
+            .unwrap_or_default();
+        assert!(
+            !tag.is_empty() && tag != "latest",
+            "{name}: {image} is not pinned"
+        );
+    }
     let depends = &compose["services"]["eservices"]["depends_on"];
     for dependency in ["postgres", "mailpit"] {
         assert_eq!(
