@@ -321,8 +321,8 @@ pub async fn get_subscription(
 /// Stops a webhook subscription.
 ///
 /// For administrators: the subscription becomes inactive (`active: false`) and no new events are
-/// delivered to it. It is not erased: it stays listed, and its delivery log stays readable at `GET
-/// /api/v1/webhooks/{id}/deliveries`. Refused with 404 `webhook-subscription-not-found` for an
+/// queued for it; deliveries already queued are still sent (and retried). It is not erased: it
+/// stays listed, and its delivery log stays readable at `GET /api/v1/webhooks/{id}/deliveries`. Refused with 404 `webhook-subscription-not-found` for an
 /// unknown id; other roles and service accounts get 403 `forbidden-role`.
 #[utoipa::path(
     tag = "webhooks",

@@ -713,8 +713,8 @@ export interface paths {
         /**
          * Stops a webhook subscription.
          * @description For administrators: the subscription becomes inactive (`active: false`) and no new events are
-         *     delivered to it. It is not erased: it stays listed, and its delivery log stays readable at `GET
-         *     /api/v1/webhooks/{id}/deliveries`. Refused with 404 `webhook-subscription-not-found` for an
+         *     queued for it; deliveries already queued are still sent (and retried). It is not erased: it
+         *     stays listed, and its delivery log stays readable at `GET /api/v1/webhooks/{id}/deliveries`. Refused with 404 `webhook-subscription-not-found` for an
          *     unknown id; other roles and service accounts get 403 `forbidden-role`.
          */
         delete: operations["delete-webhook-subscription"];
