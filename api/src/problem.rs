@@ -36,6 +36,11 @@ macro_rules! error_codes {
                 match self { $(ErrorCode::$variant => $code,)* }
             }
 
+            /// The code written as `code`, if there is one.
+            pub fn parse(code: &str) -> Option<Self> {
+                match code { $($code => Some(ErrorCode::$variant),)* _ => None }
+            }
+
             pub fn status(self) -> StatusCode {
                 match self { $(ErrorCode::$variant => StatusCode::$status,)* }
             }

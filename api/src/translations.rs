@@ -18,11 +18,16 @@ use std::future::{Ready, ready};
 /// The language a request asks for: the best supported one of its `Accept-Language`, or
 /// Azerbaijani.
 pub fn requested(headers: &actix_web::http::header::HeaderMap) -> Language {
+    accept_language(headers).unwrap_or_default()
+}
+
+/// The language an `Accept-Language` header asks for, if it names one the service writes (also
+/// the first language of an applicant's messages).
+pub fn accept_language(headers: &actix_web::http::header::HeaderMap) -> Option<Language> {
     headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .and_then(Language::from_accept_language)
-        .unwrap_or_default()
 }
 
 /// Extractor: the language the response is written in.
@@ -394,10 +399,7 @@ pub fn translate_problem(problem: &mut Value, language: Language) {
     if language == Language::En {
         return;
     }
-    let Some(code) = problem["code"]
-        .as_str()
-        .and_then(|c| ErrorCode::ALL.iter().copied().find(|e| e.as_str() == c))
-    else {
+    let Some(code) = problem["code"].as_str().and_then(ErrorCode::parse) else {
         return;
     };
     let title = problem_title(code, language);
@@ -408,10 +410,7 @@ pub fn translate_problem(problem: &mut Value, language: Language) {
             let field_code = error["code"].as_str().unwrap_or_default().to_owned();
             let message = field_message(&field_code, language).unwrap_or_else(|| {
                 // A problem code used at a field (a refusal naming its field).
-                ErrorCode::ALL
-                    .iter()
-                    .find(|e| e.as_str() == field_code)
-                    .map_or(title, |e| problem_title(*e, language))
+                ErrorCode::parse(&field_code).map_or(title, |e| problem_title(e, language))
             });
             error["message"] = Value::from(message);
             fields.push((

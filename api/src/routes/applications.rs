@@ -6,10 +6,10 @@ use crate::body::{JsonBody, OptionalJsonBody};
 use crate::problem::{ApiError, ErrorCode};
 use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView};
 use crate::routes::application_number;
-use crate::routes::notifications::accept_language;
 use crate::routes::with_etag;
 use crate::state::{AppState, blocking};
 use crate::steps::{AccountSelection, Contact, Property, StepFields, SubscriberSelection};
+use crate::translations::accept_language;
 use crate::vocabulary::{ApplicationKind, Status};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use base64::Engine;
@@ -121,7 +121,7 @@ pub async fn create_application(
     JsonBody(request): JsonBody<CreateApplicationRequest>,
     crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
-    let messages_language = accept_language(&http);
+    let messages_language = accept_language(http.headers());
     let changes = StepFields {
         subscriber: request.subscriber.as_ref(),
         damage_description: request.damage_description.as_deref(),
@@ -222,7 +222,7 @@ pub async fn submit_application(
     let number = application_number(&path)?;
     let service = state.service.clone();
     let applicant = principal.applicant();
-    let messages_language = accept_language(&http);
+    let messages_language = accept_language(http.headers());
     let application =
         blocking(move || service.submit(&applicant, &number, messages_language)).await?;
     Ok(with_etag(ApplicationView::new(

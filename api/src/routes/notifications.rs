@@ -244,12 +244,3 @@ pub async fn set_language(
         language,
     )))
 }
-
-/// The language an `Accept-Language` header asks for, if it names one the service writes.
-pub fn accept_language(request: &HttpRequest) -> Option<domain::notifications::Language> {
-    request
-        .headers()
-        .get("Accept-Language")
-        .and_then(|v| v.to_str().ok())
-        .and_then(domain::notifications::Language::from_accept_language)
-}
