@@ -324,7 +324,7 @@ pub async fn record(
     if let Some(metrics) = metrics {
         let (route, status) = match &outcome {
             Ok(response) => (
-                response.request().match_pattern(),
+                crate::telemetry::route_template(response.request()),
                 response.status().as_u16(),
             ),
             Err(error) => (None, error.as_response_error().status_code().as_u16()),

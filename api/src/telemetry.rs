@@ -73,10 +73,8 @@ impl RootSpanBuilder for PrivateRootSpan {
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         match outcome {
             Ok(response) => {
-                let route = response
-                    .request()
-                    .match_pattern()
-                    .unwrap_or_else(|| "(no route)".to_owned());
+                let route =
+                    route_template(response.request()).unwrap_or_else(|| "(no route)".to_owned());
                 let status = response.status().as_u16();
                 span.record("route", route.as_str());
                 span.record("status", status);
@@ -97,6 +95,23 @@ impl RootSpanBuilder for PrivateRootSpan {
 pub struct RequestTrace(pub TraceContext);
 
 pub const TRACEPARENT_HEADER: &str = "traceparent";
+
+/// The matched route's template, found once per request: the metrics (`metrics::record`) and
+/// the request's log line both want it, and finding it walks the routing table.
+#[derive(Debug, Clone)]
+struct RouteTemplate(Option<String>);
+
+/// The template of the route `request` matched (`/api/v1/applications/{number}`), if any.
+pub fn route_template(request: &actix_web::HttpRequest) -> Option<String> {
+    if let Some(found) = request.extensions().get::<RouteTemplate>() {
+        return found.0.clone();
+    }
+    let template = request.match_pattern();
+    request
+        .extensions_mut()
+        .insert(RouteTemplate(template.clone()));
+    template
+}
 
 /// The request's id, on every log line of the request and in the `X-Request-Id` response header.
 #[derive(Debug, Clone)]
