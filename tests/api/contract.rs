@@ -61,14 +61,23 @@ fn every_operation_documents_success_and_problems_with_examples() {
     }
 }
 
-#[test]
-fn every_reference_resolves_and_files_are_binary() {
+/// The development document (every route, the token route too) and its component schemas.
+fn development_document() -> (
+    serde_json::Value,
+    serde_json::Map<String, serde_json::Value>,
+) {
     let document = serde_json::to_value(api::openapi::openapi(api::config::Mode::Development))
         .unwrap_or_default();
     let schemas = document["components"]["schemas"]
         .as_object()
         .cloned()
         .unwrap_or_default();
+    (document, schemas)
+}
+
+#[test]
+fn every_reference_resolves_and_files_are_binary() {
+    let (document, schemas) = development_document();
     let text = document.to_string();
     for reference in text
         .split("\"$ref\":\"")
@@ -159,12 +168,7 @@ const CONTENT_WITHOUT_EXAMPLES: &[&str] = &["application/pdf"];
 
 #[test]
 fn every_operation_has_a_summary_a_description_and_examples() {
-    let document = serde_json::to_value(api::openapi::openapi(api::config::Mode::Development))
-        .unwrap_or_default();
-    let schemas = document["components"]["schemas"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let (document, schemas) = development_document();
     let paths = document["paths"].as_object().cloned().unwrap_or_default();
     let mut faults = Vec::new();
     let mut operations = 0;
