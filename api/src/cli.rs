@@ -204,7 +204,7 @@ fn serve(settings: Settings) -> Result<(), String> {
         let base = format!("http://{host}:{}", application.port());
         println!("Azərişıq e-services listening on {base} ({backend}, {mode:?} mode)");
         println!("  Swagger UI:  {base}/swagger-ui/");
-        println!("  OpenAPI:     {base}/api-docs/openapi.json");
+        println!("  OpenAPI:     {base}{}", crate::startup::OPENAPI_JSON_PATH);
         if mode == Mode::Development {
             println!("  Get a token: cargo run --release -- token --pin 5R7KQ2M");
             println!("               or POST {base}/api/v1/dev/tokens {{\"pin\": \"5R7KQ2M\"}} (demo PINs: docs/DEMO_DATA.md)");

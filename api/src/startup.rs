@@ -81,6 +81,21 @@ pub enum StartupError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the OpenAPI document cannot be serialised: {0}")]
+    OpenApi(serde_json::Error),
+}
+
+/// Where the running service publishes its OpenAPI document (Swagger UI reads it from there).
+pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
+
+/// The OpenAPI document as served, serialised once at start-up.
+#[derive(Debug)]
+struct OpenApiJson(web::Bytes);
+
+async fn serve_openapi_json(document: web::Data<OpenApiJson>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(document.0.clone())
 }
 
 /// Opens the database named by the settings (creating the data folder for SQLite) and applies
@@ -261,6 +276,13 @@ impl Application {
             .port();
         let openapi = crate::openapi::openapi(settings.mode);
         let route_table = web::Data::new(routes::fallback::RouteTable::from_openapi(&openapi));
+        // Serialised once and shared by the workers: the document is half a megabyte of YAML,
+        // several megabytes as a tree, which Swagger UI's own route would keep once per worker
+        // and serialise again on every request.
+        let openapi_json = web::Data::new(OpenApiJson(web::Bytes::from(
+            serde_json::to_vec(&openapi).map_err(StartupError::OpenApi)?,
+        )));
+        drop(openapi);
         let mode = settings.mode;
         let body_limit = BodyLimit(settings.max_body_bytes);
         let state = web::Data::new(state);
@@ -319,12 +341,13 @@ impl Application {
             // No online validator badge: Swagger UI would load it as an image from a third
             // party, handing it the document's address; the page's CSP refuses it (a broken
             // image and a console error on every load under a real host name).
-            app.service(
-                SwaggerUi::new("/swagger-ui/{_:.*}")
-                    .url("/api-docs/openapi.json", openapi.clone())
-                    .config(SwaggerUiConfig::default().validator_url("none")),
-            )
-            .default_service(web::to(routes::fallback::route_not_found))
+            app.app_data(openapi_json.clone())
+                .route(OPENAPI_JSON_PATH, web::get().to(serve_openapi_json))
+                .service(
+                    SwaggerUi::new("/swagger-ui/{_:.*}")
+                        .config(SwaggerUiConfig::new([OPENAPI_JSON_PATH]).validator_url("none")),
+                )
+                .default_service(web::to(routes::fallback::route_not_found))
         })
         .listen(listener)
         .map_err(|source| StartupError::Bind {
