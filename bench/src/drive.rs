@@ -33,8 +33,12 @@ pub async fn send(client: &reqwest::Client, base: &str, request: Request) -> Res
         client.post(url)
     } else {
         client.get(url)
-    }
-    .bearer_auth(&request.token);
+    };
+    let builder = if request.token.is_empty() {
+        builder
+    } else {
+        builder.bearer_auth(&request.token)
+    };
     let builder = match &request.body {
         Some(body) => builder.json(body),
         None => builder,

@@ -57,7 +57,8 @@ struct Options {
     /// second a measurement. Its figures mean nothing.
     #[arg(long)]
     smoke: bool,
-    /// Only these scenarios (my-applications, application-detail, inbox, debt-check, submit).
+    /// Only these scenarios (my-applications, application-detail, inbox, debt-check, submit,
+    /// and `floor`: `GET /health/live`, the cheapest request there is).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Port of the benchmark's own PostgreSQL.
@@ -300,6 +301,27 @@ async fn run_size(
             ceiling,
         });
     }
+    let floor = if options.only.is_empty() || options.only.iter().any(|o| o == "floor") {
+        eprintln!("[{size}] floor");
+        let warm_up = Duration::from_millis(options.seconds * 1000 / 3);
+        let measure = Duration::from_secs(options.seconds);
+        let window = cpu_window(service.pid(), cluster.postmaster_pid()?, warm_up, measure);
+        let busiest = drive::closed_loop(
+            &service.base,
+            &workload,
+            Scenario::Floor,
+            options.callers,
+            warm_up,
+            measure,
+        )
+        .await?;
+        Some(report::FloorReport {
+            busiest,
+            cpu: window.await?,
+        })
+    } else {
+        None
+    };
     let load_kib = peak.load(Ordering::Relaxed);
     service.stop()?;
     Ok(report::SizeReport {
@@ -311,6 +333,7 @@ async fn run_size(
         idle_kib,
         load_kib,
         scenarios,
+        floor,
     })
 }
 

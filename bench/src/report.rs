@@ -44,6 +44,14 @@ pub struct SizeReport {
     pub idle_kib: u64,
     pub load_kib: u64,
     pub scenarios: Vec<ScenarioReport>,
+    pub floor: Option<FloorReport>,
+}
+
+/// The cheapest request, measured like a scenario's maximum (`Scenario::Floor`).
+#[derive(Debug)]
+pub struct FloorReport {
+    pub busiest: Outcome,
+    pub cpu: CpuUse,
 }
 
 fn rate(outcome: &Outcome) -> f64 {
@@ -126,6 +134,9 @@ pub fn markdown(
                 (p.postgres + p.generator) / transactions,
             );
         }
+        if let Some(floor) = &mut report.floor {
+            write_floor(&mut text, floor, &report.scenarios);
+        }
         for s in &report.scenarios {
             for outcome in [&s.busiest, &s.half] {
                 if let Some(error) = &outcome.first_error {
@@ -167,9 +178,69 @@ pub fn markdown(
     text
 }
 
+/// The floor, and what it allows each scenario at most: a request that cost no more than
+/// `GET /health/live` (service and load generator) would still leave the database its replayed
+/// work, so the ratio to the ceiling is bounded by the floor's rate over the ceiling's, and, in
+/// CPU, by the ceiling's CPU over the floor's plus the replay's PostgreSQL CPU.
+fn write_floor(text: &mut String, floor: &mut FloorReport, scenarios: &[ScenarioReport]) {
+    let requests = floor.busiest.latencies.len().max(1) as u64;
+    let max = rate(&floor.busiest);
+    let cpu = floor.cpu;
+    let floor_cpu = (cpu.service + cpu.generator) / requests;
+    let failed = if floor.busiest.errors > 0 {
+        format!(" {} requests failed.", floor.busiest.errors)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        text,
+        "\nThe floor, `GET /health/live` (no token, no database, the same middlewares and load \
+         generator): {max:.0} req/s, p50 / p99 {:.2} / {:.2} ms; CPU per request {} µs in the \
+         service, {} µs in the load generator.{failed}\n",
+        floor.busiest.latencies.percentile_ms(50),
+        floor.busiest.latencies.percentile_ms(99),
+        cpu.service / requests,
+        cpu.generator / requests,
+    );
+    if scenarios.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "| scenario | 70 % of the ceiling (req/s) | floor / ceiling | ceiling CPU / (floor CPU + replay's PostgreSQL CPU) |\n\
+         |---|---:|---:|---:|"
+    );
+    for s in scenarios {
+        let transactions = s.ceiling.latencies.len().max(1) as u64;
+        let replay_all = (s.ceiling_cpu.postgres + s.ceiling_cpu.generator) / transactions;
+        let replay_postgres = s.ceiling_cpu.postgres / transactions;
+        let ceiling = s.ceiling.transactions_per_second.max(1e-9);
+        let _ = writeln!(
+            text,
+            "| {} | {:.0} | {:.0} % | {:.0} % |",
+            s.scenario.name(),
+            ceiling * 0.7,
+            max / ceiling * 100.0,
+            replay_all as f64 / (floor_cpu + replay_postgres).max(1) as f64 * 100.0,
+        );
+    }
+}
+
 /// The smoke run checks that every part ran and every request succeeded, not how fast.
 pub fn check_smoke(reports: &[SizeReport]) -> Result<()> {
     for report in reports {
+        match &report.floor {
+            Some(floor) if floor.busiest.errors > 0 => bail!(
+                "floor: {} failed requests; first: {:?}",
+                floor.busiest.errors,
+                floor.busiest.first_error
+            ),
+            Some(floor) if floor.busiest.latencies.len() == 0 => {
+                bail!("floor: no request was measured")
+            }
+            // Left out by `--only`.
+            Some(_) | None => {}
+        }
         for s in &report.scenarios {
             let name = s.scenario.name();
             if s.busiest.errors + s.half.errors > 0 {

@@ -19,6 +19,11 @@ pub enum Scenario {
     Inbox,
     /// The debt of one of the caller's subscriber accounts.
     Debt,
+    /// Not a scenario of the service's but the floor under all of them: `GET /health/live`, no
+    /// token and no database, through the same middlewares and the same load generator. No
+    /// request can be served faster here, so a scenario's ratio to its ceiling cannot exceed the
+    /// floor's rate over that ceiling.
+    Floor,
 }
 
 impl Scenario {
@@ -37,6 +42,7 @@ impl Scenario {
             Self::Detail => "application-detail",
             Self::Inbox => "inbox",
             Self::Debt => "debt-check",
+            Self::Floor => "floor",
         }
     }
 
@@ -196,6 +202,12 @@ impl Workload {
             Scenario::Detail => get(pick(&self.details, i)?),
             Scenario::Inbox => get(pick(&self.inboxes, i)?),
             Scenario::Debt => get(pick(&self.debts, i)?),
+            Scenario::Floor => Request {
+                post: false,
+                path: "/health/live".to_owned(),
+                token: String::new(),
+                body: None,
+            },
             Scenario::Submit => {
                 let n = self.next_submission.fetch_add(1, Ordering::Relaxed);
                 let (token, codes) = self
