@@ -1,6 +1,6 @@
 //! The application store: applications and their timelines, one transaction per use case.
 
-use crate::connection::{Database, DbConnection, unavailable};
+use crate::connection::{Database, DbConnection, on_backend, unavailable};
 use crate::idempotency;
 use crate::outbox;
 use crate::schema::{
@@ -655,19 +655,21 @@ fn stored_counts(
     status: Option<Status>,
 ) -> Result<Vec<(String, i64)>, DieselError> {
     use crate::schema::application_counts::dsl as counts;
-    let mut select = counts::application_counts
-        .select((counts::status, counts::count))
-        .into_boxed();
-    if let Some(department) = department {
-        select = select.filter(counts::department_code.eq(department.as_str()));
-    }
-    if let Some(kind) = kind {
-        select = select.filter(counts::kind.eq(kind.as_str()));
-    }
-    if let Some(status) = status {
-        select = select.filter(counts::status.eq(status.as_str()));
-    }
-    select.load(conn)
+    on_backend!(conn, conn => {
+        let mut select = counts::application_counts
+            .select((counts::status, counts::count))
+            .into_boxed();
+        if let Some(department) = department {
+            select = select.filter(counts::department_code.eq(department.as_str()));
+        }
+        if let Some(kind) = kind {
+            select = select.filter(counts::kind.eq(kind.as_str()));
+        }
+        if let Some(status) = status {
+            select = select.filter(counts::status.eq(status.as_str()));
+        }
+        select.load(conn)
+    })
 }
 
 /// Gives out the next sequence number of a prefix and year. The UPDATE's row lock (PostgreSQL)
@@ -728,18 +730,28 @@ fn insert_timeline(
 }
 
 fn load(conn: &mut DbConnection, number: &str) -> Result<Option<Application>, WriteError> {
-    let row: Option<ApplicationRow> = applications::table
-        .filter(applications::number.eq(number))
-        .select(ApplicationRow::as_select())
-        .first(conn)
-        .optional()?;
-    let Some(row) = row else { return Ok(None) };
-    let timeline = application_timeline::table
-        .filter(application_timeline::application_id.eq(row.id))
-        .order(application_timeline::id.asc())
-        .select(TimelineRow::as_select())
-        .load(conn)?;
-    Ok(Some(to_domain(&row, timeline)?))
+    let found: Option<(ApplicationRow, Vec<TimelineRow>)> = on_backend!(conn, conn => {
+        let row: Option<ApplicationRow> = applications::table
+            .filter(applications::number.eq(number))
+            .select(ApplicationRow::as_select())
+            .first(conn)
+            .optional()?;
+        match row {
+            None => None,
+            Some(row) => {
+                let timeline = application_timeline::table
+                    .filter(application_timeline::application_id.eq(row.id))
+                    .order(application_timeline::id.asc())
+                    .select(TimelineRow::as_select())
+                    .load(conn)?;
+                Some((row, timeline))
+            }
+        }
+    });
+    found
+        .map(|(row, timeline)| to_domain(&row, timeline))
+        .transpose()
+        .map_err(WriteError::from)
 }
 
 /// Marks the request's idempotency key committed in this transaction; refuses to commit when
@@ -1011,38 +1023,6 @@ impl ApplicationStore for DieselApplicationStore {
             .filter(|s| s.is_with_company())
             .map(Status::as_str)
             .collect();
-        let filtered = || {
-            let mut select = applications::table
-                .filter(applications::submitted_at.is_not_null())
-                .into_boxed();
-            if let Some(department) = &query.department {
-                select = select.filter(applications::department_code.eq(department.as_str()));
-            }
-            if let Some(status) = query.status {
-                select = select.filter(applications::status.eq(status.as_str()));
-            }
-            if let Some(kind) = query.kind {
-                select = select.filter(applications::kind.eq(kind.as_str()));
-            }
-            if let Some(district) = query.district {
-                select = select.filter(applications::district_code.eq(district.as_str()));
-            }
-            if let Some(assignee) = &query.assignee {
-                select = select.filter(applications::assignee.eq(assignee));
-            }
-            if let Some(from) = query.submitted_from {
-                select = select.filter(applications::submitted_at.ge(to_stored(from)));
-            }
-            if let Some(to) = query.submitted_to {
-                select = select.filter(applications::submitted_at.lt(to_stored(to)));
-            }
-            if let Some(now) = query.overdue_at {
-                select = select
-                    .filter(applications::due_at.lt(to_stored(now)))
-                    .filter(applications::status.eq_any(with_company.clone()));
-            }
-            select
-        };
         // Filtered by department, status and kind only (an operator's usual view), the total
         // comes from the counts the triggers keep; other filters are counted.
         let counted_by_triggers = query.district.is_none()
@@ -1050,37 +1030,74 @@ impl ApplicationStore for DieselApplicationStore {
             && query.submitted_from.is_none()
             && query.submitted_to.is_none()
             && query.overdue_at.is_none();
-        let total: i64 = if counted_by_triggers {
-            stored_counts(
+        let stored_total: Option<i64> = if counted_by_triggers {
+            let counts = stored_counts(
                 &mut conn,
                 query.department.as_ref(),
                 query.kind,
                 query.status,
             )
-            .map_err(|e| unavailable(&e))?
-            .iter()
-            .map(|(_, count)| *count)
-            .sum()
-        } else {
-            filtered()
-                .count()
-                .get_result(&mut *conn)
-                .map_err(|e| unavailable(&e))?
-        };
-        let ordered = match query.order {
-            InboxOrder::SubmittedAt => {
-                filtered().order((applications::submitted_at.asc(), applications::id.asc()))
-            }
-            InboxOrder::DueAt => {
-                filtered().order((applications::due_at.asc(), applications::id.asc()))
-            }
-        };
-        let rows: Vec<ApplicationRow> = ordered
-            .limit(i64::from(query.limit))
-            .offset(i64::try_from(query.offset).unwrap_or(i64::MAX))
-            .select(ApplicationRow::as_select())
-            .load(&mut *conn)
             .map_err(|e| unavailable(&e))?;
+            Some(counts.iter().map(|(_, count)| *count).sum())
+        } else {
+            None
+        };
+        let (total, rows): (i64, Vec<ApplicationRow>) = on_backend!(&mut *conn, conn => {
+            let filtered = || {
+                let mut select = applications::table
+                    .filter(applications::submitted_at.is_not_null())
+                    .into_boxed();
+                if let Some(department) = &query.department {
+                    select = select.filter(applications::department_code.eq(department.as_str()));
+                }
+                if let Some(status) = query.status {
+                    select = select.filter(applications::status.eq(status.as_str()));
+                }
+                if let Some(kind) = query.kind {
+                    select = select.filter(applications::kind.eq(kind.as_str()));
+                }
+                if let Some(district) = query.district {
+                    select = select.filter(applications::district_code.eq(district.as_str()));
+                }
+                if let Some(assignee) = &query.assignee {
+                    select = select.filter(applications::assignee.eq(assignee));
+                }
+                if let Some(from) = query.submitted_from {
+                    select = select.filter(applications::submitted_at.ge(to_stored(from)));
+                }
+                if let Some(to) = query.submitted_to {
+                    select = select.filter(applications::submitted_at.lt(to_stored(to)));
+                }
+                if let Some(now) = query.overdue_at {
+                    select = select
+                        .filter(applications::due_at.lt(to_stored(now)))
+                        .filter(applications::status.eq_any(with_company.clone()));
+                }
+                select
+            };
+            let total = match stored_total {
+                Some(total) => total,
+                None => filtered()
+                    .count()
+                    .get_result(conn)
+                    .map_err(|e| unavailable(&e))?,
+            };
+            let ordered = match query.order {
+                InboxOrder::SubmittedAt => {
+                    filtered().order((applications::submitted_at.asc(), applications::id.asc()))
+                }
+                InboxOrder::DueAt => {
+                    filtered().order((applications::due_at.asc(), applications::id.asc()))
+                }
+            };
+            let rows = ordered
+                .limit(i64::from(query.limit))
+                .offset(i64::try_from(query.offset).unwrap_or(i64::MAX))
+                .select(ApplicationRow::as_select())
+                .load(conn)
+                .map_err(|e| unavailable(&e))?;
+            (total, rows)
+        });
         let items = rows
             .iter()
             .map(|row| to_domain(row, Vec::new()))
@@ -1115,36 +1132,39 @@ impl ApplicationStore for DieselApplicationStore {
 
     fn list(&self, query: &ApplicationQuery) -> Result<ApplicationPage, Unavailable> {
         let mut conn = self.db.connection()?;
-        let filtered = || {
-            let mut select = applications::table
-                .filter(applications::applicant_pin.eq(query.applicant.as_str()))
-                .into_boxed();
-            select = match &query.acting_for {
-                Some(tin) => select.filter(applications::applicant_tin.eq(tin.as_str())),
-                None => select.filter(applications::applicant_tin.is_null()),
+        let (total, mut rows): (i64, Vec<ApplicationRow>) = on_backend!(&mut *conn, conn => {
+            let filtered = || {
+                let mut select = applications::table
+                    .filter(applications::applicant_pin.eq(query.applicant.as_str()))
+                    .into_boxed();
+                select = match &query.acting_for {
+                    Some(tin) => select.filter(applications::applicant_tin.eq(tin.as_str())),
+                    None => select.filter(applications::applicant_tin.is_null()),
+                };
+                if let Some(status) = query.status {
+                    select = select.filter(applications::status.eq(status.as_str()));
+                }
+                if let Some(kind) = query.kind {
+                    select = select.filter(applications::kind.eq(kind.as_str()));
+                }
+                select
             };
-            if let Some(status) = query.status {
-                select = select.filter(applications::status.eq(status.as_str()));
+            let total = filtered()
+                .count()
+                .get_result(conn)
+                .map_err(|e| unavailable(&e))?;
+            let mut page = filtered();
+            if let Some(after) = query.after {
+                page = page.filter(applications::id.lt(after));
             }
-            if let Some(kind) = query.kind {
-                select = select.filter(applications::kind.eq(kind.as_str()));
-            }
-            select
-        };
-        let total: i64 = filtered()
-            .count()
-            .get_result(&mut *conn)
-            .map_err(|e| unavailable(&e))?;
-        let mut page = filtered();
-        if let Some(after) = query.after {
-            page = page.filter(applications::id.lt(after));
-        }
-        let mut rows: Vec<ApplicationRow> = page
-            .order(applications::id.desc())
-            .limit(i64::from(query.limit) + 1)
-            .select(ApplicationRow::as_select())
-            .load(&mut *conn)
-            .map_err(|e| unavailable(&e))?;
+            let rows = page
+                .order(applications::id.desc())
+                .limit(i64::from(query.limit) + 1)
+                .select(ApplicationRow::as_select())
+                .load(conn)
+                .map_err(|e| unavailable(&e))?;
+            (total, rows)
+        });
         let has_more = rows.len() > usize::try_from(query.limit).unwrap_or(usize::MAX);
         rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
         let next_after = if has_more {

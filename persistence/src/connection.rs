@@ -16,6 +16,22 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs `$body` with `$inner` bound to the backend's own connection (`PgConnection` or
+/// `SqliteConnection`); the body is compiled once per backend. Hot reads go this way: through the
+/// `MultiConnection`, diesel rebuilds a statement's SQL text on every pass it makes over it
+/// (statement cache key, text, binds), a fifth of the service's CPU for "My applications" in the
+/// benchmark's profile (docs/BENCHMARKS.md). Inside a transaction opened on the `DbConnection`
+/// the inner connection is the one that holds it, so the body's statements are part of it.
+macro_rules! on_backend {
+    ($connection:expr, $inner:ident => $body:expr) => {
+        match $connection {
+            $crate::connection::DbConnection::Postgresql($inner) => $body,
+            $crate::connection::DbConnection::Sqlite($inner) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 impl std::fmt::Debug for DbConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let backend = match self {
