@@ -17,6 +17,10 @@ pub struct Outcome {
     pub errors: u64,
     pub first_error: Option<String>,
     pub elapsed: Duration,
+    /// The open loop's counted requests in the order they were due: (µs from the start of the
+    /// count to when it was due, latency in µs). Shows whether slow requests come together (a
+    /// stall) or spread out. Empty for the closed loop.
+    pub timeline: Vec<(u64, u64)>,
 }
 
 pub fn client(connections: usize) -> Result<reqwest::Client> {
@@ -82,6 +86,7 @@ impl Shared {
             errors: self.errors.load(Ordering::Relaxed),
             first_error: self.first_error.lock().ok().and_then(|f| f.clone()),
             elapsed,
+            timeline: Vec::new(),
         }
     }
 }
@@ -144,6 +149,7 @@ pub async fn open_loop(
     let rate = rate.max(1);
     let client = client(256)?;
     let shared = Arc::new(Shared::default());
+    let timeline = Arc::new(Mutex::new(Vec::new()));
     let start = Instant::now();
     let counted_from = start + warm_up;
     let end = counted_from + measure;
@@ -171,12 +177,17 @@ pub async fn open_loop(
     while let Some(due) = due_rx.recv().await {
         let request = workload.request(scenario, i)?;
         i += 1;
-        let (client, shared) = (client.clone(), shared.clone());
+        let (client, shared, timeline) = (client.clone(), shared.clone(), timeline.clone());
         let base = base.to_owned();
         let counted = due >= counted_from;
         tasks.spawn(async move {
             let result = send(&client, &base, request).await;
             if counted {
+                let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+                let point = (micros(due - counted_from), micros(due.elapsed()));
+                if let Ok(mut timeline) = timeline.lock() {
+                    timeline.push(point);
+                }
                 shared.record(scenario, due, result);
             }
         });
@@ -185,5 +196,8 @@ pub async fn open_loop(
     }
     while tasks.join_next().await.is_some() {}
     let _ = pacer.join();
-    Ok(shared.outcome(measure))
+    let mut outcome = shared.outcome(measure);
+    outcome.timeline = timeline.lock().map(|t| t.clone()).unwrap_or_default();
+    outcome.timeline.sort_unstable();
+    Ok(outcome)
 }

@@ -67,6 +67,10 @@ struct Options {
     /// Port of the service.
     #[arg(long, default_value_t = 58080)]
     port: u16,
+    /// Measure this `eservices` binary instead of building one: to compare two builds in one
+    /// sitting (run-to-run spread on a shared machine is larger than many changes' effect).
+    #[arg(long)]
+    binary: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -105,11 +109,15 @@ async fn run(options: &Options) -> Result<()> {
         root.join(&options.out)
     };
     std::fs::create_dir_all(&out)?;
-    eprintln!(
-        "building the service ({})",
-        if options.smoke { "debug" } else { "release" }
-    );
-    let binary = service::build(!options.smoke)?;
+    let binary = if let Some(binary) = &options.binary {
+        binary.clone()
+    } else {
+        eprintln!(
+            "building the service ({})",
+            if options.smoke { "debug" } else { "release" }
+        );
+        service::build(!options.smoke)?
+    };
     let cluster_dir = std::env::temp_dir().join(format!("eservices-bench-pg-{}", options.pg_port));
     eprintln!("starting PostgreSQL in {}", cluster_dir.display());
     let cluster = cluster::Cluster::create(&cluster_dir, options.pg_port)?;
@@ -260,6 +268,10 @@ async fn run_size(
         .await?;
         sampling.store(false, Ordering::Relaxed);
         let _ = sampler.join();
+        write_timeline(
+            &dir.join(format!("{}-half-load.csv", scenario.name())),
+            &half.timeline,
+        )?;
         let samples = captured
             .get(scenario.name())
             .context("a scenario without captured SQL")?;
@@ -450,4 +462,19 @@ fn sample_memory(
             std::thread::sleep(Duration::from_millis(100));
         }
     })
+}
+
+/// The open loop's requests as CSV (`due_ms,latency_ms`), for plotting or finding stalls.
+fn write_timeline(path: &std::path::Path, timeline: &[(u64, u64)]) -> Result<()> {
+    use std::fmt::Write as _;
+    let mut text = String::from("due_ms,latency_ms\n");
+    for (due, latency) in timeline {
+        let _ = writeln!(
+            text,
+            "{:.3},{:.3}",
+            *due as f64 / 1e3,
+            *latency as f64 / 1e3
+        );
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
