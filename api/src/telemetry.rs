@@ -60,6 +60,9 @@ impl RootSpanBuilder for PrivateRootSpan {
                 |caller| caller.child(span_id),
             );
         request.extensions_mut().insert(RequestTrace(trace));
+        request
+            .extensions_mut()
+            .insert(RequestStarted(std::time::Instant::now()));
         tracing::info_span!(
             "request",
             method = %request.method(),
@@ -78,7 +81,17 @@ impl RootSpanBuilder for PrivateRootSpan {
                 let status = response.status().as_u16();
                 span.record("route", route.as_str());
                 span.record("status", status);
-                tracing::info!(parent: &span, route = %route, status, "request done");
+                // From the span's start to the answer's head, in µs: a slow request is found in
+                // the log by its id, not only as a bucket of the duration histogram.
+                let duration_us =
+                    response
+                        .request()
+                        .extensions()
+                        .get::<RequestStarted>()
+                        .map(|started| {
+                            u64::try_from(started.0.elapsed().as_micros()).unwrap_or(u64::MAX)
+                        });
+                tracing::info!(parent: &span, route = %route, status, duration_us, "request done");
             }
             Err(error) => {
                 let status = error.as_response_error().status_code().as_u16();
@@ -88,6 +101,10 @@ impl RootSpanBuilder for PrivateRootSpan {
         }
     }
 }
+
+/// When the request's span began: the `duration_us` of its `request done` line.
+#[derive(Debug, Clone, Copy)]
+struct RequestStarted(std::time::Instant);
 
 /// The W3C trace the request belongs to, with this request's span as the parent: carried to
 /// the outside systems its use case calls (`read_context`, `integrations::trace`).

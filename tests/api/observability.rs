@@ -207,3 +207,73 @@ async fn the_trace_goes_on_to_the_outside_systems() {
         .sum();
     assert!(answered >= 3.0, "{samples:#?}");
 }
+
+/// The real binary's JSON log, as an operator's log shipper reads it: one `request done` line per
+/// request with the route's template (not the path with its values), the status, the duration
+/// and the request id, and neither the token nor the path's values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_leaves_one_json_line_with_its_duration() {
+    use eservices_tests::fakes::free_port;
+    use eservices_tests::process::{ServerProcess, environment};
+    const REQUEST_ID: &str = "log-line-check-7";
+    let Some((database_url, data_dir)) = eservices_tests::fresh_database(Backend::Sqlite) else {
+        unreachable!()
+    };
+    let log = data_dir.path().join("server.log");
+    let server = ServerProcess::start(
+        &environment(
+            &database_url,
+            data_dir.path(),
+            free_port(),
+            &[("LOG_FORMAT", "json"), ("RUST_LOG", "info")],
+        ),
+        &log,
+    )
+    .await;
+    let reply = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/applications/MD-2026-000123",
+            server.address
+        ))
+        .header("x-request-id", REQUEST_ID)
+        .bearer_auth("not.a.token")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.status().as_u16(), 401);
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|line| line.contains(REQUEST_ID))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let done: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|line| line["message"] == "request done")
+        .collect();
+    assert_eq!(done.len(), 1, "{text}");
+    let line = done[0];
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["route"], "/api/v1/applications/{number}");
+    assert_eq!(line["status"], 401);
+    assert_eq!(line["span"]["method"], "GET");
+    assert_eq!(line["span"]["request_id"], REQUEST_ID);
+    assert!(
+        line["span"]["trace_id"]
+            .as_str()
+            .is_some_and(|t| t.len() == 32),
+        "{line}"
+    );
+    let duration = line["duration_us"].as_u64();
+    assert!(duration.is_some_and(|d| d > 0 && d < 60_000_000), "{line}");
+    assert!(
+        !text.contains("not.a.token"),
+        "the token was logged:\n{text}"
+    );
+    assert!(
+        !text.contains("MD-2026-000123"),
+        "the path's value was logged:\n{text}"
+    );
+}
