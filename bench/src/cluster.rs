@@ -29,6 +29,9 @@ const SETTINGS: &[&str] = &[
     "log_destination=csvlog",
     "log_filename=postgres",
     "log_parameter_max_length=-1",
+    // In the cluster's log, to tell whether a stall in the measurements was one of these.
+    "log_checkpoints=on",
+    "log_autovacuum_min_duration=0",
 ];
 
 impl Cluster {
