@@ -18,10 +18,11 @@ pub enum DbConnection {
 
 /// Runs `$body` with `$inner` bound to the backend's own connection (`PgConnection` or
 /// `SqliteConnection`); the body is compiled once per backend. Hot reads go this way: through the
-/// `MultiConnection`, diesel rebuilds a statement's SQL text on every pass it makes over it
-/// (statement cache key, text, binds), a fifth of the service's CPU for "My applications" in the
-/// benchmark's profile (docs/BENCHMARKS.md). Inside a transaction opened on the `DbConnection`
-/// the inner connection is the one that holds it, so the body's statements are part of it.
+/// `MultiConnection`, diesel renders a statement's SQL again on every pass it makes over it
+/// (statement cache key, text, binds) and never finds a static query in its statement cache by
+/// type; an application's detail cost 30 % less CPU this way (docs/BENCHMARKS.md). The derived
+/// transaction manager delegates to the inner connection, so inside a transaction opened on the
+/// `DbConnection` the body's statements are part of it.
 macro_rules! on_backend {
     ($connection:expr, $inner:ident => $body:expr) => {
         match $connection {
