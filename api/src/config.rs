@@ -97,6 +97,8 @@ pub struct LimitSettings {
     pub request_timeout: Duration,
     /// On SIGTERM, how long requests in flight may take to finish.
     pub shutdown_timeout: Duration,
+    /// How long an idle client connection is kept open; zero closes each after its answer.
+    pub keep_alive: Duration,
 }
 
 /// Where the outside systems are: each one named by its URL goes over HTTP; each one not named
@@ -577,6 +579,13 @@ fn limit_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<LimitSetti
             1..=600,
             "1 to 600",
         )?),
+        keep_alive: Duration::from_secs(bounded(
+            lookup,
+            "KEEP_ALIVE_SECONDS",
+            75,
+            0..=3600,
+            "0 to 3600",
+        )?),
     })
 }
 
@@ -872,6 +881,35 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://./data/eservices.sqlite");
         assert!(s.demo_data);
         assert_eq!(s.jwt.algorithm, JwtAlgorithm::EdDsa);
+    }
+
+    #[test]
+    fn idle_connections_stay_open_longer_than_a_proxys_idle_timeout() {
+        let keep_alive = |value: Option<&str>| {
+            let pairs: Vec<(&str, &str)> = value
+                .map(|v| ("KEEP_ALIVE_SECONDS", v))
+                .into_iter()
+                .collect();
+            settings(&pairs).map(|s| s.limits.keep_alive)
+        };
+        assert_eq!(keep_alive(None).ok(), Some(Duration::from_secs(75)));
+        assert_eq!(keep_alive(Some("0")).ok(), Some(Duration::ZERO));
+        assert_eq!(
+            keep_alive(Some("3600")).ok(),
+            Some(Duration::from_secs(3600))
+        );
+        for (wrong, expected) in [
+            ("3601", "0 to 3600"),
+            ("-1", "a number"),
+            ("soon", "a number"),
+        ] {
+            assert_eq!(
+                keep_alive(Some(wrong)).err().map(|e| e.to_string()),
+                Some(format!(
+                    "KEEP_ALIVE_SECONDS=\"{wrong}\" is not valid: {expected}"
+                )),
+            );
+        }
     }
 
     #[test]

@@ -462,6 +462,13 @@ pub const SETTINGS: &[Setting] = &[
         "On SIGTERM, how long requests in flight may take to finish.",
     ),
     setting(
+        "KEEP_ALIVE_SECONDS",
+        G::Limits,
+        "75",
+        "0 to 3600; 0 closes each connection after its answer",
+        "How long an idle client connection stays open. Keep it longer than the idle timeout of the proxy or gateway in front (often 60 s): a connection the service closes as the proxy reuses it fails that request.",
+    ),
+    setting(
         "RATE_LIMIT_PER_MINUTE",
         G::Limits,
         "600",

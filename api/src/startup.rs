@@ -361,6 +361,14 @@ impl Application {
         // finish; `run_until_stopped` then stops the background tasks. (actix-server treats
         // SIGINT and SIGQUIT as an immediate stop.)
         server = server.shutdown_timeout(limits.shutdown_timeout.as_secs());
+        // actix's default of 5 s is shorter than most proxies' and clients' idle timeouts: a
+        // connection the service closes just as a client reuses it fails that request (the
+        // benchmark's open loop met it). See KEEP_ALIVE_SECONDS.
+        server = server.keep_alive(if limits.keep_alive.is_zero() {
+            actix_web::http::KeepAlive::Disabled
+        } else {
+            actix_web::http::KeepAlive::Timeout(limits.keep_alive)
+        });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut background = vec![tokio::spawn(remove_expired_keys(
             purge_keys,

@@ -420,3 +420,68 @@ async fn every_answer_carries_the_request_id() {
     let missing = app.get("/api/v1/nothing-here", None).await;
     assert_eq!(id_of(&missing).len(), 36);
 }
+
+/// Sends one keep-alive request on `stream` and reads its whole answer (`Content-Length`).
+async fn get_on(stream: &mut tokio::net::TcpStream, path: &str) -> std::io::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: eservices\r\n\r\n").as_bytes())
+        .await?;
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    loop {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        received.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&received);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().to_owned())
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if body.len() >= length {
+            let status = head
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            return Ok(status);
+        }
+    }
+}
+
+/// An idle connection stays open past actix's default of 5 s (a proxy reusing it after 6 s gets
+/// its answer), and is closed after `KEEP_ALIVE_SECONDS`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_kept_open_for_the_configured_time() {
+    for (keep_alive, idle, still_open) in [(None, 6, true), (Some("1"), 3, false)] {
+        let overrides: Vec<(&str, &str)> = keep_alive
+            .map(|v| ("KEEP_ALIVE_SECONDS", v))
+            .into_iter()
+            .collect();
+        let Some(app) = spawn_app_with(Backend::Sqlite, &overrides).await else {
+            unreachable!()
+        };
+        let address = app.address.trim_start_matches("http://").to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&address)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(get_on(&mut stream, "/health/live").await.ok(), Some(200));
+        tokio::time::sleep(Duration::from_secs(idle)).await;
+        let again = get_on(&mut stream, "/health/live").await;
+        if still_open {
+            assert_eq!(again.ok(), Some(200), "closed after {idle} s idle");
+        } else {
+            assert!(again.is_err(), "still open after {idle} s idle: {again:?}");
+        }
+    }
+}
