@@ -18,9 +18,10 @@ pub struct Outcome {
     pub first_error: Option<String>,
     pub elapsed: Duration,
     /// The open loop's counted requests in the order they were due: (µs from the start of the
-    /// count to when it was due, latency in µs). Shows whether slow requests come together (a
-    /// stall) or spread out. Empty for the closed loop.
-    pub timeline: Vec<(u64, u64)>,
+    /// count to when it was due, latency in µs, µs from when it was due to when the generator
+    /// began sending it). Shows whether slow requests come together (a stall) or spread out, and
+    /// whether a stall was the generator's own lateness. Empty for the closed loop.
+    pub timeline: Vec<(u64, u64, u64)>,
 }
 
 pub fn client(connections: usize) -> Result<reqwest::Client> {
@@ -181,10 +182,15 @@ pub async fn open_loop(
         let base = base.to_owned();
         let counted = due >= counted_from;
         tasks.spawn(async move {
+            let sending = Instant::now();
             let result = send(&client, &base, request).await;
             if counted {
                 let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-                let point = (micros(due - counted_from), micros(due.elapsed()));
+                let point = (
+                    micros(due - counted_from),
+                    micros(due.elapsed()),
+                    micros(sending.saturating_duration_since(due)),
+                );
                 if let Ok(mut timeline) = timeline.lock() {
                     timeline.push(point);
                 }

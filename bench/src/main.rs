@@ -469,17 +469,15 @@ fn sample_memory(
     })
 }
 
-/// The open loop's requests as CSV (`due_ms,latency_ms`), for plotting or finding stalls.
-fn write_timeline(path: &std::path::Path, timeline: &[(u64, u64)]) -> Result<()> {
+/// The open loop's requests as CSV (`due_ms,latency_ms,generator_late_ms`), for plotting or
+/// finding stalls; the last column is the part of the latency before the request left the
+/// generator (its thread waiting for a core, on a machine it shares with the service).
+fn write_timeline(path: &std::path::Path, timeline: &[(u64, u64, u64)]) -> Result<()> {
     use std::fmt::Write as _;
-    let mut text = String::from("due_ms,latency_ms\n");
-    for (due, latency) in timeline {
-        let _ = writeln!(
-            text,
-            "{:.3},{:.3}",
-            *due as f64 / 1e3,
-            *latency as f64 / 1e3
-        );
+    let ms = |micros: u64| micros as f64 / 1e3;
+    let mut text = String::from("due_ms,latency_ms,generator_late_ms\n");
+    for &(due, latency, late) in timeline {
+        let _ = writeln!(text, "{:.3},{:.3},{:.3}", ms(due), ms(latency), ms(late));
     }
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
