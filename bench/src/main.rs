@@ -209,7 +209,7 @@ async fn run_size(
     )?;
     // A database in service has been vacuumed and checkpointed: without this, autovacuum's
     // first pass over the fresh rows and the checkpoint of the load's writes would fall into the
-    // measurements (half-load runs showed seconds-long stretches of slow requests).
+    // measurements.
     cluster.sql(&database, "VACUUM (ANALYZE)")?;
     cluster.sql(&database, "CHECKPOINT")?;
     let load_time = loading.elapsed();
