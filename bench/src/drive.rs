@@ -59,6 +59,8 @@ struct Shared {
     latencies: Mutex<Latencies>,
     errors: AtomicU64,
     first_error: Mutex<Option<String>>,
+    /// See `Outcome::timeline`; only the open loop adds to it.
+    timeline: Mutex<Vec<(u64, u64, u64)>>,
 }
 
 impl Shared {
@@ -87,7 +89,15 @@ impl Shared {
             errors: self.errors.load(Ordering::Relaxed),
             first_error: self.first_error.lock().ok().and_then(|f| f.clone()),
             elapsed,
-            timeline: Vec::new(),
+            timeline: self
+                .timeline
+                .lock()
+                .map(|t| {
+                    let mut sorted = t.clone();
+                    sorted.sort_unstable();
+                    sorted
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -150,7 +160,6 @@ pub async fn open_loop(
     let rate = rate.max(1);
     let client = client(256)?;
     let shared = Arc::new(Shared::default());
-    let timeline = Arc::new(Mutex::new(Vec::new()));
     let start = Instant::now();
     let counted_from = start + warm_up;
     let end = counted_from + measure;
@@ -178,7 +187,7 @@ pub async fn open_loop(
     while let Some(due) = due_rx.recv().await {
         let request = workload.request(scenario, i)?;
         i += 1;
-        let (client, shared, timeline) = (client.clone(), shared.clone(), timeline.clone());
+        let (client, shared) = (client.clone(), shared.clone());
         let base = base.to_owned();
         let counted = due >= counted_from;
         tasks.spawn(async move {
@@ -191,7 +200,7 @@ pub async fn open_loop(
                     micros(due.elapsed()),
                     micros(sending.saturating_duration_since(due)),
                 );
-                if let Ok(mut timeline) = timeline.lock() {
+                if let Ok(mut timeline) = shared.timeline.lock() {
                     timeline.push(point);
                 }
                 shared.record(scenario, due, result);
@@ -202,8 +211,5 @@ pub async fn open_loop(
     }
     while tasks.join_next().await.is_some() {}
     let _ = pacer.join();
-    let mut outcome = shared.outcome(measure);
-    outcome.timeline = timeline.lock().map(|t| t.clone()).unwrap_or_default();
-    outcome.timeline.sort_unstable();
-    Ok(outcome)
+    Ok(shared.outcome(measure))
 }
