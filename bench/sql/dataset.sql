@@ -200,10 +200,19 @@ FROM applications a
 WHERE a.applicant_pin LIKE 'B%' AND a.status IN ('rejected', 'cancelled', 'returned-for-correction')
 ORDER BY a.id;
 
--- Numbers given out later continue after the loaded ones.
-INSERT INTO application_number_sequences (prefix, year, last_value)
-SELECT prefix, year, max(seq) FROM bench_numbered GROUP BY prefix, year
-ON CONFLICT (prefix, year) DO UPDATE
-SET last_value = GREATEST(application_number_sequences.last_value, EXCLUDED.last_value);
+-- Numbers given out later continue after the loaded ones: each prefix and year's sequence
+-- (migration hot_rows) is made here, as next_application_number would make it on first use.
+DO $$
+DECLARE
+    loaded RECORD;
+BEGIN
+    FOR loaded IN SELECT prefix, year, max(seq) AS highest FROM bench_numbered GROUP BY prefix, year LOOP
+        EXECUTE format('DROP SEQUENCE IF EXISTS %I',
+            format('application_number_%s_%s', lower(loaded.prefix), loaded.year));
+        EXECUTE format('CREATE SEQUENCE %I START WITH %s',
+            format('application_number_%s_%s', lower(loaded.prefix), loaded.year), loaded.highest + 1);
+    END LOOP;
+END
+$$;
 
 ANALYZE;

@@ -254,7 +254,9 @@ pub enum StoreError {
 /// Where applications are kept. Each method is one transaction: the application, its timeline
 /// entries and (later) its outbox rows are written together or not at all.
 pub trait ApplicationStore: Send + Sync {
-    /// Stores a new draft, giving it the next number of its kind and year.
+    /// Stores a new application, giving it the next number of its kind and year (unique, not
+    /// necessarily gapless). Refuses a second open application of the same kind and target
+    /// (`OpenApplicationExists`, naming the open one): the use case does not ask first.
     fn create(&self, application: NewApplication) -> Result<Application, StoreError>;
 
     fn find(&self, number: &ApplicationNumber) -> Result<Option<Application>, Unavailable>;

@@ -9,6 +9,7 @@ use crate::application::{
 };
 use crate::codes::{HeadCode, SubscriberCode};
 use crate::contact::ContactInformation;
+use crate::district::DistrictCode;
 use crate::identity::{Applicant, Role, Tin};
 use crate::meter_damage::{self, MeterDamageRefusal};
 use crate::notifications::Language;
@@ -220,6 +221,14 @@ impl ApplicantService {
             applicant,
             steps: Steps::empty(kind),
             contact: None,
+            // Submitted at once, the application is open: the store refuses a second open
+            // application for the target as it creates this one (OpenApplicationExists), and
+            // asking it first would cost a round trip. A draft is not open, so it asks.
+            open_target_check: if submit {
+                OpenTargetCheck::ByTheStoreOnWrite
+            } else {
+                OpenTargetCheck::Before
+            },
         };
         let changed = merge_changes(&mut draft, changes)?;
         let mut timeline = vec![entry(
@@ -234,8 +243,8 @@ impl ApplicantService {
         let (status, submitted_at) = if submit {
             // Submitting checks every step, the given ones included.
             let submitted = next_status(kind, Status::Draft, Action::Submit, Role::Applicant)?;
-            self.check_complete(&mut draft, now)?;
-            work = self.routed_work(&draft.steps, now)?;
+            let checked = self.check_complete(&mut draft, now)?;
+            work = self.routed_work(&draft.steps, checked.supply_district, now)?;
             timeline.push(entry(
                 applicant,
                 now,
@@ -284,6 +293,7 @@ impl ApplicantService {
             applicant,
             steps: application.steps.clone(),
             contact: application.contact.clone(),
+            open_target_check: OpenTargetCheck::Before,
         };
         // Returned for a correction: only the steps asked for may change.
         let requested = application
@@ -337,14 +347,16 @@ impl ApplicantService {
             applicant,
             steps: application.steps.clone(),
             contact: application.contact.clone(),
+            open_target_check: OpenTargetCheck::Before,
         };
-        self.check_complete(&mut draft, now)?;
+        let checked = self.check_complete(&mut draft, now)?;
         let from = application.status;
         application.steps = draft.steps;
         let comment = if action == Action::Resubmit {
-            self.resume_work(&mut application, now)?
+            self.resume_work(&mut application, checked.supply_district, now)?
         } else {
-            application.work = self.routed_work(&application.steps, now)?;
+            application.work =
+                self.routed_work(&application.steps, checked.supply_district, now)?;
             application.submitted_at = Some(now);
             None
         };
@@ -459,23 +471,14 @@ impl ApplicantService {
             .ok_or(ServiceError::ApplicationNotFound)
     }
 
-    /// Where a newly submitted application goes, and when it is due.
-    fn routed_work(&self, steps: &Steps, now: DateTime<Utc>) -> Result<Work, ServiceError> {
-        let supply_district = match steps {
-            Steps::MeterDamage {
-                target: Some(MeterDamageTarget::Residential { subscriber_code }),
-                ..
-            } => self
-                .ports
-                .billing
-                .account(subscriber_code)?
-                .map(|a| a.district),
-            Steps::MeterDamage {
-                target: Some(MeterDamageTarget::NonResidential { head_code, .. }),
-                ..
-            } => self.ports.billing.head_code(head_code)?.map(|h| h.district),
-            _ => None,
-        };
+    /// Where a newly submitted application goes, and when it is due. `supply_district` is the
+    /// district billing gave for the subscriber or head code when the steps were checked.
+    fn routed_work(
+        &self,
+        steps: &Steps,
+        supply_district: Option<DistrictCode>,
+        now: DateTime<Utc>,
+    ) -> Result<Work, ServiceError> {
         let district = application_district(steps, supply_district);
         let departments = self.ports.departments.departments()?;
         // No department for the district: the application waits, unassigned, for a supervisor.
@@ -494,6 +497,7 @@ impl ApplicantService {
     fn resume_work(
         &self,
         application: &mut Application,
+        supply_district: Option<DistrictCode>,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, ServiceError> {
         let returned_at = application
@@ -510,7 +514,7 @@ impl ApplicantService {
             ));
         }
         // A corrected subscriber or property may lie in another district: route it again.
-        let routed = self.routed_work(&application.steps, now)?;
+        let routed = self.routed_work(&application.steps, supply_district, now)?;
         if routed.district != application.work.district {
             application.work.district = routed.district;
             application.work.department = routed.department;
@@ -571,7 +575,7 @@ impl ApplicantService {
         &self,
         draft: &mut Draft<'_>,
         now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<CheckedFacts, ServiceError> {
         let missing = missing_steps(&draft.steps, draft.contact.as_ref());
         if !missing.is_empty() {
             return Err(ServiceError::Incomplete(missing));
@@ -585,14 +589,16 @@ impl ApplicantService {
     }
 
     /// Checks the named steps (when present) against the facts, records the debt check, and
-    /// refuses a target that already has an open application.
+    /// refuses a target that already has an open application (or leaves that to the store, as
+    /// `draft.open_target_check` says). Gives what billing told about the subscriber.
     fn check_steps(
         &self,
         draft: &mut Draft<'_>,
         which: ChangedSteps,
         now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<CheckedFacts, ServiceError> {
         let applicant = draft.applicant;
+        let mut checked = CheckedFacts::default();
         match &mut draft.steps {
             Steps::MeterDamage {
                 target: Some(target),
@@ -601,6 +607,10 @@ impl ApplicantService {
                 MeterDamageTarget::Residential { subscriber_code } => {
                     let own = self.ports.billing.residential_accounts(&applicant.pin)?;
                     meter_damage::check_residential(subscriber_code, &own)?;
+                    checked.supply_district = own
+                        .iter()
+                        .find(|account| account.code == *subscriber_code)
+                        .map(|account| account.district);
                 }
                 MeterDamageTarget::NonResidential {
                     head_code,
@@ -621,6 +631,7 @@ impl ApplicantService {
                         metering_point,
                         point.as_ref(),
                     )?;
+                    checked.supply_district = contract.map(|contract| contract.district);
                 }
             },
             Steps::MeterDamage { .. } => {}
@@ -667,7 +678,12 @@ impl ApplicantService {
             }
         }
         let target_changed = which.subscriber || which.account;
-        if let Some(key) = draft.steps.target_key().filter(|_| target_changed) {
+        let ask_first = draft.open_target_check == OpenTargetCheck::Before;
+        if let Some(key) = draft
+            .steps
+            .target_key()
+            .filter(|_| target_changed && ask_first)
+        {
             let open = self
                 .ports
                 .store
@@ -676,8 +692,25 @@ impl ApplicantService {
                 return Err(self.conflict_for(applicant, open));
             }
         }
-        Ok(())
+        Ok(checked)
     }
+}
+
+/// What checking the steps learnt from billing, for routing.
+#[derive(Debug, Default)]
+struct CheckedFacts {
+    /// The district of the subscriber account or head code, when that step was checked.
+    supply_district: Option<DistrictCode>,
+}
+
+/// Who refuses a second open application for the same target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenTargetCheck {
+    /// The use case asks the store before writing (a draft's change is refused at once).
+    Before,
+    /// The store's write refuses it (creating an open application: the store's refusal names
+    /// the other application, as asking first would).
+    ByTheStoreOnWrite,
 }
 
 /// The parts of an application being checked.
@@ -686,6 +719,7 @@ struct Draft<'a> {
     applicant: &'a Applicant,
     steps: Steps,
     contact: Option<ContactInformation>,
+    open_target_check: OpenTargetCheck,
 }
 
 /// Puts the given steps into the draft, refusing steps of the other kind; says which steps
@@ -889,6 +923,16 @@ mod tests {
     impl ApplicationStore for World {
         fn create(&self, new: NewApplication) -> Result<Application, StoreError> {
             let mut stored = self.applications.lock().unwrap_or_else(|e| e.into_inner());
+            // As the real stores' unique index on the open target does.
+            if let Some(open) = stored.iter().find(|a| {
+                new.status.is_open()
+                    && a.kind() == new.steps.kind()
+                    && a.status.is_open()
+                    && a.steps.target_key().is_some()
+                    && a.steps.target_key() == new.steps.target_key()
+            }) {
+                return Err(StoreError::OpenApplicationExists(open.number.clone()));
+            }
             let application = Application {
                 number: ApplicationNumber::new(
                     new.steps.kind(),

@@ -672,12 +672,26 @@ fn stored_counts(
     })
 }
 
-/// Gives out the next sequence number of a prefix and year. The UPDATE's row lock (PostgreSQL)
-/// or the write lock (SQLite) makes concurrent writers wait for each other, so two instances
-/// never get the same number. The first number of a year inserts the row; when another writer
-/// inserted it first, the savepoint is rolled back and the UPDATE tried again.
+diesel::define_sql_function! {
+    /// The next number of a prefix and year from its PostgreSQL sequence, made on the first call
+    /// (migration `hot_rows`).
+    fn next_application_number(prefix: diesel::sql_types::Text, year: diesel::sql_types::Integer) -> diesel::sql_types::BigInt;
+}
+
+/// Gives out the next sequence number of a prefix and year.
+///
+/// PostgreSQL: `nextval` of the prefix and year's sequence, which locks no row, so concurrent
+/// submissions (of one instance or several) never wait for each other's commit; a number taken by
+/// a transaction that then rolls back is not given again (a gap). SQLite has one writer at a time
+/// (`BEGIN IMMEDIATE`): a counter row, updated in the transaction, gapless. The first number of a
+/// year inserts the row; when another writer inserted it first, the savepoint is rolled back and
+/// the UPDATE tried again.
 fn next_sequence(conn: &mut DbConnection, prefix: &str, year: i32) -> Result<u64, DieselError> {
     use application_number_sequences::dsl as seq;
+    if let DbConnection::Postgresql(pg) = conn {
+        let value: i64 = diesel::select(next_application_number(prefix, year)).get_result(pg)?;
+        return Ok(u64::try_from(value).unwrap_or_default());
+    }
     for _ in 0..3 {
         let updated = diesel::update(seq::application_number_sequences.find((prefix, year)))
             .set(seq::last_value.eq(seq::last_value + 1))
@@ -707,26 +721,45 @@ fn next_sequence(conn: &mut DbConnection, prefix: &str, year: i32) -> Result<u64
     Err(DieselError::RollbackTransaction)
 }
 
+/// Appends `entries` to an application's timeline and gives them back as stored, in order.
+/// PostgreSQL takes them in one statement (its multi-row INSERT returns the rows in the order of
+/// its VALUES); SQLite one at a time.
 fn insert_timeline(
     conn: &mut DbConnection,
     application_id: i64,
     entries: &[TimelineEntry],
-) -> Result<(), DieselError> {
-    for entry in entries {
-        diesel::insert_into(application_timeline::table)
-            .values(NewTimelineRow {
-                application_id,
-                at: to_stored(entry.at),
-                actor_id: &entry.actor.id,
-                actor_role: entry.actor.role.as_str(),
-                action: entry.action.as_str(),
-                from_status: entry.from.map(Status::as_str),
-                to_status: entry.to.as_str(),
-                comment: entry.comment.as_deref(),
-            })
-            .execute(conn)?;
+) -> Result<Vec<TimelineRow>, DieselError> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let rows: Vec<NewTimelineRow<'_>> = entries
+        .iter()
+        .map(|entry| NewTimelineRow {
+            application_id,
+            at: to_stored(entry.at),
+            actor_id: &entry.actor.id,
+            actor_role: entry.actor.role.as_str(),
+            action: entry.action.as_str(),
+            from_status: entry.from.map(Status::as_str),
+            to_status: entry.to.as_str(),
+            comment: entry.comment.as_deref(),
+        })
+        .collect();
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::insert_into(application_timeline::table)
+            .values(&rows)
+            .returning(TimelineRow::as_returning())
+            .get_results(pg),
+        DbConnection::Sqlite(sqlite) => rows
+            .iter()
+            .map(|row| {
+                diesel::insert_into(application_timeline::table)
+                    .values(row)
+                    .returning(TimelineRow::as_returning())
+                    .get_result(sqlite)
+            })
+            .collect(),
+    }
 }
 
 fn load(conn: &mut DbConnection, number: &str) -> Result<Option<Application>, WriteError> {
@@ -805,39 +838,40 @@ impl ApplicationStore for DieselApplicationStore {
             let year = new.created_at.year();
             let sequence = next_sequence(conn, kind.number_prefix(), year)?;
             let number = ApplicationNumber::new(kind, year, sequence);
-            diesel::insert_into(applications::table)
-                .values((
-                    ApplicationIdentity {
-                        number: number.as_str(),
-                        kind: kind.as_str(),
-                        applicant_pin: new.applicant.pin.as_str(),
-                        applicant_tin: new.applicant.tin.as_ref().map(Tin::as_str),
-                        login_method: new.applicant.login_method.as_str(),
-                        created_at: to_stored(new.created_at),
-                    },
-                    ApplicationChanges {
-                        language: new.language.as_str().to_owned(),
-                        ..changes_of(
-                            new.status,
-                            &new.steps,
-                            new.contact.as_ref(),
-                            &new.work,
-                            to_stored(new.created_at),
-                            new.submitted_at.map(to_stored),
-                            1,
-                        )
-                    },
-                ))
-                .execute(conn)?;
-            let id: i64 = applications::table
-                .filter(applications::number.eq(number.as_str()))
-                .select(applications::id)
-                .first(conn)?;
-            insert_timeline(conn, id, &new.timeline)?;
-            let created =
-                load(conn, number.as_str())?.ok_or(WriteError::Store(StoreError::NotFound))?;
+            let values = (
+                ApplicationIdentity {
+                    number: number.as_str(),
+                    kind: kind.as_str(),
+                    applicant_pin: new.applicant.pin.as_str(),
+                    applicant_tin: new.applicant.tin.as_ref().map(Tin::as_str),
+                    login_method: new.applicant.login_method.as_str(),
+                    created_at: to_stored(new.created_at),
+                },
+                ApplicationChanges {
+                    language: new.language.as_str().to_owned(),
+                    ..changes_of(
+                        new.status,
+                        &new.steps,
+                        new.contact.as_ref(),
+                        &new.work,
+                        to_stored(new.created_at),
+                        new.submitted_at.map(to_stored),
+                        1,
+                    )
+                },
+            );
+            // The stored row comes back from the INSERT and the timeline from its own: the
+            // application as created is built from them without reading it again.
+            let row: ApplicationRow = on_backend!(conn, conn => {
+                diesel::insert_into(applications::table)
+                    .values(values)
+                    .returning(ApplicationRow::as_returning())
+                    .get_result(conn)?
+            });
+            let timeline = insert_timeline(conn, row.id, &new.timeline)?;
+            let created = to_domain(&row, timeline)?;
             let events = events_of(&created, &new.timeline, &[], created.language);
-            outbox::enqueue(conn, id, &events)?;
+            outbox::enqueue(conn, row.id, &events)?;
             committed_once(conn)?;
             Ok(created)
         })
@@ -879,14 +913,16 @@ impl ApplicationStore for DieselApplicationStore {
                     application.version + 1,
                 )
             };
-            let updated = diesel::update(
+            let updated: Option<i64> = diesel::update(
                 applications::table
                     .filter(applications::number.eq(number))
                     .filter(applications::version.eq(application.version)),
             )
             .set(&changes)
-            .execute(conn)?;
-            if updated == 0 {
+            .returning(applications::id)
+            .get_result(conn)
+            .optional()?;
+            let Some(id) = updated else {
                 let exists: i64 = applications::table
                     .filter(applications::number.eq(number))
                     .count()
@@ -896,11 +932,7 @@ impl ApplicationStore for DieselApplicationStore {
                 } else {
                     StoreError::VersionConflict
                 }));
-            }
-            let id: i64 = applications::table
-                .filter(applications::number.eq(number))
-                .select(applications::id)
-                .first(conn)?;
+            };
             insert_timeline(conn, id, new_entries)?;
             for effect in effects {
                 apply_account_effect(conn, effect)?;

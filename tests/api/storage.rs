@@ -17,8 +17,9 @@ fn migrations_round_trip(backend: Backend) {
     };
     let db = database(&url);
     // One folder per migration and backend: the initial schema, the notifications, the access
-    // log, the delegated calls, no TRUNCATE of the audit tables.
-    const MIGRATIONS: usize = 7;
+    // log, the delegated calls, no TRUNCATE of the audit tables, idempotency keys, the inbox's
+    // counts, the hot rows out of submitting (numbers from sequences, counts in slots).
+    const MIGRATIONS: usize = 8;
     assert_eq!(db.migrate().map(|m| m.len()).ok(), Some(MIGRATIONS));
     assert_eq!(
         db.migrate().map(|m| m.len()).ok(),
@@ -133,16 +134,9 @@ on_both_backends! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_on_one_postgres_give_unique_numbers() {
-    if postgres_server().is_none() {
-        return;
-    }
-    let Some(first) = eservices_tests::spawn_app(Backend::Postgres).await else {
-        return;
-    };
+/// A second instance of the service on the first one's PostgreSQL database and key pair.
+async fn second_instance(first: &eservices_tests::TestApp) -> (String, tempfile::TempDir) {
     let second_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    // The second instance shares the database and the key pair of the first.
     for file in [
         api::auth::DEV_PRIVATE_KEY_FILE,
         api::auth::DEV_PUBLIC_KEY_FILE,
@@ -154,6 +148,18 @@ async fn two_instances_on_one_postgres_give_unique_numbers() {
         .unwrap_or_else(|e| panic!("{e}"));
     }
     let second = start(test_settings(&first.database_url, second_dir.path(), &[])).await;
+    (second, second_dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgres_give_unique_numbers() {
+    if postgres_server().is_none() {
+        return;
+    }
+    let Some(first) = eservices_tests::spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let (second, _second_dir) = second_instance(&first).await;
     let token = first.token(demo::RESIDENT, None).await;
     let client = reqwest::Client::new();
     let requests = (0..30).map(|i| {
@@ -177,6 +183,127 @@ async fn two_instances_on_one_postgres_give_unique_numbers() {
     numbers.sort();
     numbers.dedup();
     assert_eq!(numbers.len(), 30);
+}
+
+/// The hot rows are gone from submitting (numbers from a sequence, counts in per-connection
+/// slots): two instances submitting and cancelling at once on one PostgreSQL never share a
+/// number, and the inbox's counts stay equal to the applications counted one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_submitting_at_once_share_no_number_and_keep_the_counts_on_postgres() {
+    use diesel::RunQueryDsl;
+    if postgres_server().is_none() {
+        return;
+    }
+    let Some(first) = eservices_tests::spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let (second, _second_dir) = second_instance(&first).await;
+    const SUBMISSIONS: usize = 48;
+    let db = database(&first.database_url);
+    {
+        let mut conn = db.connection().unwrap_or_else(|e| panic!("{e}"));
+        // Fresh accounts of the demo resident in a district a department serves: each
+        // submission needs a target without an open application.
+        diesel::sql_query(format!(
+            "INSERT INTO subscriber_accounts (code, holder_pin, holder_first_name, holder_last_name, address, \
+                 district_code, debt_qapik, debt_as_of) \
+             SELECT (2000000000 + n)::TEXT, '{}', 'Rəşad', 'Məmmədov', 'Bakı', 'AZ-BA-YSM', 0, '2026-11-01' \
+             FROM generate_series(1, {SUBMISSIONS}) AS n",
+            demo::RESIDENT
+        ))
+        .execute(&mut *conn)
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let token = first.token(demo::RESIDENT, None).await;
+    let client = reqwest::Client::new();
+    let base_of = |i: usize| {
+        if i.is_multiple_of(2) {
+            first.address.clone()
+        } else {
+            second.clone()
+        }
+    };
+    let submissions = (0..SUBMISSIONS).map(|i| {
+        let request = client
+            .post(format!("{}/api/v1/applications", base_of(i)))
+            .bearer_auth(&token)
+            .json(&json!({
+                "kind": "meter-damage-investigation",
+                "subscriber": {"type": "residential", "subscriber_code": (2_000_000_001 + i).to_string()},
+                "damage_description": "Sayğacın şüşəsi sınıb.",
+                "contact": {"mobile_numbers": ["050 123 45 67"], "email": "resad@example.az"},
+                "submit": true
+            }));
+        async move {
+            let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            assert_eq!(status, 201, "{body}");
+            body["number"].as_str().unwrap_or_default().to_owned()
+        }
+    });
+    let numbers = futures_util::future::join_all(submissions).await;
+    let mut distinct = numbers.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), SUBMISSIONS, "{numbers:?}");
+    // Every third withdrawn at once, from both instances: each moves a count from one status to
+    // another.
+    let cancellations = numbers.iter().enumerate().step_by(3).map(|(i, number)| {
+        let request = client
+            .post(format!(
+                "{}/api/v1/applications/{number}/cancel",
+                base_of(i + 1)
+            ))
+            .bearer_auth(&token)
+            .json(&json!({}));
+        async move {
+            let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(response.status().as_u16(), 200);
+        }
+    });
+    futures_util::future::join_all(cancellations).await;
+
+    #[derive(diesel::QueryableByName, Debug, PartialEq, Eq)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        department_code: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = db.connection().unwrap_or_else(|e| panic!("{e}"));
+    let kept: Vec<Count> = diesel::sql_query(
+        "SELECT department_code, status, CAST(sum(count) AS BIGINT) AS n FROM application_counts \
+         GROUP BY 1, 2 HAVING sum(count) <> 0 ORDER BY 1, 2",
+    )
+    .load(&mut *conn)
+    .unwrap_or_else(|e| panic!("{e}"));
+    let counted: Vec<Count> = diesel::sql_query(
+        "SELECT COALESCE(department_code, '') AS department_code, status, count(*) AS n FROM applications \
+         WHERE submitted_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .load(&mut *conn)
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kept, counted);
+    let cancelled = counted
+        .iter()
+        .filter(|c| c.status == "cancelled")
+        .map(|c| c.n)
+        .sum::<i64>();
+    assert_eq!(cancelled, 16, "{counted:?}");
+    #[derive(diesel::QueryableByName)]
+    struct Slots {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let slots: Vec<Slots> =
+        diesel::sql_query("SELECT count(DISTINCT slot) AS n FROM application_counts")
+            .load(&mut *conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+    // Two instances' pools wrote the counts: more than one slot took them.
+    assert!(slots.first().is_some_and(|s| s.n > 1));
 }
 
 fn timeline_is_append_only(backend: Backend) {
