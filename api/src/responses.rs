@@ -727,29 +727,17 @@ pub struct ApplicationSummary {
 }
 
 impl ApplicationSummary {
-    pub fn new(application: &Application, language: domain::notifications::Language) -> Self {
-        let target = match &application.steps {
-            Steps::MeterDamage {
-                target: Some(MeterDamageTarget::Residential { subscriber_code }),
-                ..
-            } => Some(subscriber_code.to_string()),
-            Steps::MeterDamage {
-                target: Some(MeterDamageTarget::NonResidential { metering_point, .. }),
-                ..
-            } => Some(metering_point.to_string()),
-            Steps::AccountChange {
-                account: Some(account),
-                ..
-            } => Some(account.subscriber_code.to_string()),
-            _ => None,
-        };
+    pub fn new(
+        application: &domain::ports::ApplicationSummary,
+        language: domain::notifications::Language,
+    ) -> Self {
         Self {
             number: application.number.to_string(),
-            kind: application.kind().into(),
+            kind: application.kind.into(),
             status: application.status.into(),
             status_label: crate::translations::status_label(application.status, language)
                 .to_owned(),
-            target,
+            target: application.target.clone(),
             created_at: application.created_at,
             updated_at: application.updated_at,
             submitted_at: application.submitted_at,

@@ -228,10 +228,28 @@ pub struct ApplicationQuery {
     pub after: Option<i64>,
 }
 
-/// One page of "My applications".
+/// An application as the lists ("My applications", the inbox) show it, and no more: the lists
+/// read only these columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationSummary {
+    pub number: ApplicationNumber,
+    pub kind: ApplicationKind,
+    pub status: Status,
+    /// The subscriber code or metering point the application is about, once chosen.
+    pub target: Option<String>,
+    pub district: Option<DistrictCode>,
+    pub department: Option<DepartmentCode>,
+    pub assignee: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// One page of "My applications" or of the inbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplicationPage {
-    pub items: Vec<Application>,
+    pub items: Vec<ApplicationSummary>,
     /// All applications that match the filters, on every page.
     pub total: u64,
     /// Where the next page starts, if there is one.

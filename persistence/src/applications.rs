@@ -23,8 +23,8 @@ use domain::identity::{Applicant, LoginMethod, Pin, Role, Tin};
 use domain::money::Qapik;
 use domain::notifications::{Language, events_of};
 use domain::ports::{
-    AccountEffect, ApplicationPage, ApplicationQuery, ApplicationStore, InboxOrder, InboxQuery,
-    StoreError, Unavailable,
+    AccountEffect, ApplicationPage, ApplicationQuery, ApplicationStore, ApplicationSummary,
+    InboxOrder, InboxQuery, StoreError, Unavailable,
 };
 use domain::property::{PropertyData, PropertyKey, PropertyType, RegisterExtractNumber};
 use domain::routing::DepartmentCode;
@@ -142,6 +142,48 @@ struct ApplicationChanges {
     submitted_at: Option<NaiveDateTime>,
     version: i64,
     language: String,
+}
+
+/// The columns the lists show (`ApplicationSummary`), and the id their cursor continues after.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = applications)]
+struct SummaryRow {
+    id: i64,
+    number: String,
+    kind: String,
+    status: String,
+    subscriber_code: Option<String>,
+    metering_point_code: Option<String>,
+    district_code: Option<String>,
+    department_code: Option<String>,
+    assignee: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    submitted_at: Option<NaiveDateTime>,
+    due_at: Option<NaiveDateTime>,
+}
+
+fn to_summary(row: SummaryRow) -> Result<ApplicationSummary, Unavailable> {
+    let number = &row.number;
+    Ok(ApplicationSummary {
+        number: ApplicationNumber::parse(number).map_err(|_| corrupt(number, "number"))?,
+        kind: ApplicationKind::parse(&row.kind).ok_or_else(|| corrupt(number, "kind"))?,
+        status: Status::parse(&row.status).ok_or_else(|| corrupt(number, "status"))?,
+        // A metering point is the target of a non-residential investigation; otherwise the
+        // subscriber code is (residential investigation, account change).
+        target: row.metering_point_code.or(row.subscriber_code),
+        district: parse_optional(number, "district", row.district_code.as_deref(), |d| {
+            DistrictCode::parse(d)
+        })?,
+        department: parse_optional(number, "department", row.department_code.as_deref(), |d| {
+            DepartmentCode::parse(d)
+        })?,
+        assignee: row.assignee,
+        created_at: from_stored(row.created_at),
+        updated_at: from_stored(row.updated_at),
+        submitted_at: row.submitted_at.map(from_stored),
+        due_at: row.due_at.map(from_stored),
+    })
 }
 
 #[derive(Debug, Insertable)]
@@ -1074,7 +1116,7 @@ impl ApplicationStore for DieselApplicationStore {
         } else {
             None
         };
-        let (total, rows): (i64, Vec<ApplicationRow>) = on_backend!(&mut *conn, conn => {
+        let (total, rows): (i64, Vec<SummaryRow>) = on_backend!(&mut *conn, conn => {
             let filtered = || {
                 let mut select = applications::table
                     .filter(applications::submitted_at.is_not_null())
@@ -1125,14 +1167,14 @@ impl ApplicationStore for DieselApplicationStore {
             let rows = ordered
                 .limit(i64::from(query.limit))
                 .offset(i64::try_from(query.offset).unwrap_or(i64::MAX))
-                .select(ApplicationRow::as_select())
+                .select(SummaryRow::as_select())
                 .load(conn)
                 .map_err(|e| unavailable(&e))?;
             (total, rows)
         });
         let items = rows
-            .iter()
-            .map(|row| to_domain(row, Vec::new()))
+            .into_iter()
+            .map(to_summary)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ApplicationPage {
             items,
@@ -1164,7 +1206,7 @@ impl ApplicationStore for DieselApplicationStore {
 
     fn list(&self, query: &ApplicationQuery) -> Result<ApplicationPage, Unavailable> {
         let mut conn = self.db.connection()?;
-        let (total, mut rows): (i64, Vec<ApplicationRow>) = on_backend!(&mut *conn, conn => {
+        let (total, mut rows): (i64, Vec<SummaryRow>) = on_backend!(&mut *conn, conn => {
             let filtered = || {
                 let mut select = applications::table
                     .filter(applications::applicant_pin.eq(query.applicant.as_str()))
@@ -1192,7 +1234,7 @@ impl ApplicationStore for DieselApplicationStore {
             let rows = page
                 .order(applications::id.desc())
                 .limit(i64::from(query.limit) + 1)
-                .select(ApplicationRow::as_select())
+                .select(SummaryRow::as_select())
                 .load(conn)
                 .map_err(|e| unavailable(&e))?;
             (total, rows)
@@ -1206,7 +1248,7 @@ impl ApplicationStore for DieselApplicationStore {
         };
         let items = rows
             .into_iter()
-            .map(|row| to_domain(&row, Vec::new()))
+            .map(to_summary)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ApplicationPage {
             items,

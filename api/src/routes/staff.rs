@@ -174,15 +174,15 @@ pub async fn inbox(
             .iter()
             .map(|a| InboxItem {
                 number: a.number.to_string(),
-                kind: a.kind().into(),
+                kind: a.kind.into(),
                 status: a.status.into(),
                 status_label: crate::translations::status_label(a.status, language).to_owned(),
-                district: a.work.district.map(|d| d.to_string()),
-                department: a.work.department.as_ref().map(ToString::to_string),
-                assignee: a.work.assignee.clone(),
+                district: a.district.map(|d| d.to_string()),
+                department: a.department.as_ref().map(ToString::to_string),
+                assignee: a.assignee.clone(),
                 submitted_at: a.submitted_at,
-                due_at: a.work.due_at,
-                overdue: a.status.is_with_company() && a.work.due_at.is_some_and(|due| due < now),
+                due_at: a.due_at,
+                overdue: a.status.is_with_company() && a.due_at.is_some_and(|due| due < now),
             })
             .collect(),
         total: result.total,
