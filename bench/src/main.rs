@@ -71,7 +71,26 @@ struct Options {
     /// sitting (run-to-run spread on a shared machine is larger than many changes' effect).
     #[arg(long)]
     binary: Option<PathBuf>,
+    /// Also run the lean reference program (`eservices-lean`) on the same database, each of the
+    /// floor, my-applications, application-detail and submit right after the service's run of
+    /// it, and report the two side by side. On with `--smoke`.
+    #[arg(long)]
+    side_by_side: bool,
+    /// Measure this `eservices-lean` binary instead of building one.
+    #[arg(long)]
+    lean_binary: Option<PathBuf>,
+    /// Port of the lean program.
+    #[arg(long, default_value_t = 58081)]
+    lean_port: u16,
 }
+
+/// The scenarios the lean program serves.
+const LEAN_SCENARIOS: [Scenario; 4] = [
+    Scenario::Floor,
+    Scenario::MyApplications,
+    Scenario::Detail,
+    Scenario::Submit,
+];
 
 fn main() -> ExitCode {
     let mut options = Options::parse();
@@ -81,6 +100,7 @@ fn main() -> ExitCode {
         options.samples = 2;
         options.connections = options.connections.min(4);
         options.callers = options.callers.min(8);
+        options.side_by_side = true;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -118,12 +138,29 @@ async fn run(options: &Options) -> Result<()> {
         );
         service::build(!options.smoke)?
     };
+    let lean_binary = match (&options.lean_binary, options.side_by_side) {
+        (Some(binary), _) => Some(binary.clone()),
+        (None, true) => {
+            eprintln!("building the lean program");
+            Some(service::build_lean(!options.smoke)?)
+        }
+        (None, false) => None,
+    };
     let cluster_dir = std::env::temp_dir().join(format!("eservices-bench-pg-{}", options.pg_port));
     eprintln!("starting PostgreSQL in {}", cluster_dir.display());
     let cluster = cluster::Cluster::create(&cluster_dir, options.pg_port)?;
     let mut reports = Vec::new();
     for &size in &options.applications {
-        reports.push(run_size(options, &cluster, &binary, &out, size).await?);
+        reports.push(
+            run_size(
+                options,
+                &cluster,
+                (&binary, lean_binary.as_deref()),
+                &out,
+                size,
+            )
+            .await?,
+        );
     }
     cluster.stop()?;
     let text = report::markdown(
@@ -174,7 +211,7 @@ fn environment(
 async fn run_size(
     options: &Options,
     cluster: &cluster::Cluster,
-    binary: &std::path::Path,
+    (binary, lean_binary): (&std::path::Path, Option<&std::path::Path>),
     out: &std::path::Path,
     size: u64,
 ) -> Result<report::SizeReport> {
@@ -197,7 +234,9 @@ async fn run_size(
     first.stop()?;
 
     eprintln!("[{size}] loading {size} applications");
-    let submitters = if options.smoke { 200 } else { 25_000 };
+    // Each submission takes a fresh account (four a submitter); side by side, the lean program
+    // submits as many again.
+    let submitters = if options.smoke { 1000 } else { 25_000 };
     let loading = Instant::now();
     let citizens = (size / 4).max(100);
     cluster.script(
@@ -230,13 +269,42 @@ async fn run_size(
             &database,
             &service.base,
             1000,
-            submitters.min(5000),
+            submitters.min(if lean_binary.is_some() { 10_000 } else { 5000 }),
         )
         .await?,
     );
 
     eprintln!("[{size}] capturing the SQL of each scenario");
     let captured = capture_all(options, cluster, &database, &service.base, &workload).await?;
+
+    let mut lean = match lean_binary {
+        Some(lean_binary) => {
+            eprintln!("[{size}] starting the lean program");
+            let mut lean_env = env.clone();
+            for (name, value) in &mut lean_env {
+                if name == "PORT" {
+                    *value = options.lean_port.to_string();
+                }
+            }
+            let lean = service::Service::start(
+                lean_binary,
+                &lean_env,
+                options.lean_port,
+                &dir.join("lean.log"),
+            )
+            .await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            same_answers(&service.base, &lean.base, &workload).await?;
+            let report = report::LeanReport {
+                start_up: lean.start_up,
+                idle_kib: lean.resident_kib()?,
+                ..Default::default()
+            };
+            Some((lean, report))
+        }
+        None => None,
+    };
+    let lean_peak = Arc::new(AtomicU64::new(0));
 
     let mut scenarios = Vec::new();
     let peak = Arc::new(AtomicU64::new(0));
@@ -251,7 +319,7 @@ async fn run_size(
         let sampler = sample_memory(service.pid(), sampling.clone(), peak.clone());
         let postmaster = cluster.postmaster_pid()?;
         let window = cpu_window(service.pid(), postmaster, warm_up, measure);
-        let busiest = drive::closed_loop(
+        let mut busiest = drive::closed_loop(
             &service.base,
             &workload,
             scenario,
@@ -262,7 +330,7 @@ async fn run_size(
         .await?;
         let service_cpu = window.await?;
         let max_rate = busiest.latencies.len() as f64 / measure.as_secs_f64();
-        let half = drive::open_loop(
+        let mut half = drive::open_loop(
             &service.base,
             &workload,
             scenario,
@@ -273,6 +341,19 @@ async fn run_size(
         .await?;
         sampling.store(false, Ordering::Relaxed);
         let _ = sampler.join();
+        if let Some((program, report)) = &mut lean
+            && LEAN_SCENARIOS.contains(&scenario)
+        {
+            eprintln!("[{size}] {} (lean)", scenario.name());
+            let service = report::Figures::of(&mut busiest, Some(&mut half), service_cpu);
+            let lean =
+                measure_lean(options, program, cluster, &workload, scenario, &lean_peak).await?;
+            report.rows.push(report::SideBySide {
+                scenario,
+                service,
+                lean,
+            });
+        }
         write_timeline(
             &dir.join(format!("{}-half-load.csv", scenario.name())),
             &half.timeline,
@@ -323,7 +404,7 @@ async fn run_size(
         let warm_up = Duration::from_millis(options.seconds * 1000 / 3);
         let measure = Duration::from_secs(options.seconds);
         let window = cpu_window(service.pid(), cluster.postmaster_pid()?, warm_up, measure);
-        let busiest = drive::closed_loop(
+        let mut busiest = drive::closed_loop(
             &service.base,
             &workload,
             Scenario::Floor,
@@ -332,15 +413,43 @@ async fn run_size(
             measure,
         )
         .await?;
-        Some(report::FloorReport {
-            busiest,
-            cpu: window.await?,
-        })
+        let cpu = window.await?;
+        if let Some((program, report)) = &mut lean {
+            eprintln!("[{size}] floor (lean)");
+            let service = report::Figures::of(&mut busiest, None, cpu);
+            let lean = measure_lean(
+                options,
+                program,
+                cluster,
+                &workload,
+                Scenario::Floor,
+                &lean_peak,
+            )
+            .await?;
+            report.rows.push(report::SideBySide {
+                scenario: Scenario::Floor,
+                service,
+                lean,
+            });
+        }
+        Some(report::FloorReport { busiest, cpu })
     } else {
         None
     };
     let load_kib = peak.load(Ordering::Relaxed);
     service.stop()?;
+    let lean = match lean {
+        Some((program, mut report)) => {
+            program.stop()?;
+            report.load_kib = lean_peak.load(Ordering::Relaxed).max(report.idle_kib);
+            // The floor comes last in the run but first in the table.
+            report
+                .rows
+                .sort_by_key(|r| LEAN_SCENARIOS.iter().position(|s| *s == r.scenario));
+            Some(report)
+        }
+        None => None,
+    };
     Ok(report::SizeReport {
         applications: size,
         rows: counted.trim().to_owned(),
@@ -351,7 +460,128 @@ async fn run_size(
         load_kib,
         scenarios,
         floor,
+        lean,
     })
+}
+
+/// The lean program is a yardstick only if it answers what the service answers: the same
+/// JSON for the same reads (a few callers of each), and a submission of the same shape (the same
+/// fields, each of the same JSON type; numbers and times differ, so values are not compared).
+async fn same_answers(service: &str, lean: &str, workload: &Workload) -> Result<()> {
+    let client = drive::client(2)?;
+    let answer = |base: &'static str, request: workload::Request| {
+        let client = client.clone();
+        let base = if base == "service" { service } else { lean }.to_owned();
+        async move {
+            let (status, body) = drive::send(&client, &base, request).await?;
+            let value: serde_json::Value = serde_json::from_str(&body)
+                .with_context(|| format!("the answer is not JSON: {body}"))?;
+            Ok::<_, anyhow::Error>((status, value))
+        }
+    };
+    for scenario in [Scenario::MyApplications, Scenario::Detail] {
+        for i in 0..3 {
+            let from_service = answer("service", workload.request(scenario, i)?).await?;
+            let from_lean = answer("lean", workload.request(scenario, i)?).await?;
+            if from_service != from_lean {
+                bail!(
+                    "{}: the lean program answers {} {}, the service {} {}",
+                    scenario.name(),
+                    from_lean.0,
+                    from_lean.1,
+                    from_service.0,
+                    from_service.1
+                );
+            }
+        }
+    }
+    let (service_status, from_service) =
+        answer("service", workload.request(Scenario::Submit, 0)?).await?;
+    let (lean_status, from_lean) = answer("lean", workload.request(Scenario::Submit, 0)?).await?;
+    if (service_status, shape(&from_service)) != (lean_status, shape(&from_lean)) {
+        bail!(
+            "submit: the lean program answers {lean_status} {from_lean}, the service \
+             {service_status} {from_service}"
+        );
+    }
+    Ok(())
+}
+
+/// A JSON value's shape: every path with the type found there.
+fn shape(value: &serde_json::Value) -> Vec<(String, &'static str)> {
+    fn walk(value: &serde_json::Value, path: &str, out: &mut Vec<(String, &'static str)>) {
+        use serde_json::Value;
+        let kind = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}/{i}"), out);
+                }
+                "array"
+            }
+            Value::Object(fields) => {
+                for (name, field) in fields {
+                    walk(field, &format!("{path}/{name}"), out);
+                }
+                "object"
+            }
+        };
+        out.push((path.to_owned(), kind));
+    }
+    let mut out = Vec::new();
+    walk(value, "", &mut out);
+    out.sort();
+    out
+}
+
+/// One scenario against the lean program: the closed loop (with the CPU of the lean program,
+/// the generator and PostgreSQL over its counted part) and, but for the floor, the open loop at
+/// half of the lean program's own maximum; its memory sampled meanwhile.
+async fn measure_lean(
+    options: &Options,
+    lean: &service::Service,
+    cluster: &cluster::Cluster,
+    workload: &Arc<Workload>,
+    scenario: Scenario,
+    peak: &Arc<AtomicU64>,
+) -> Result<report::Figures> {
+    let warm_up = Duration::from_millis(options.seconds * 1000 / 3);
+    let measure = Duration::from_secs(options.seconds);
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = sample_memory(lean.pid(), sampling.clone(), peak.clone());
+    let window = cpu_window(lean.pid(), cluster.postmaster_pid()?, warm_up, measure);
+    let mut busiest = drive::closed_loop(
+        &lean.base,
+        workload,
+        scenario,
+        options.callers,
+        warm_up,
+        measure,
+    )
+    .await?;
+    let cpu = window.await?;
+    let mut half = if scenario == Scenario::Floor {
+        None
+    } else {
+        let max_rate = busiest.latencies.len() as f64 / measure.as_secs_f64();
+        Some(
+            drive::open_loop(
+                &lean.base,
+                workload,
+                scenario,
+                (max_rate / 2.0).round().max(1.0) as u64,
+                warm_up,
+                measure,
+            )
+            .await?,
+        )
+    };
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.join();
+    Ok(report::Figures::of(&mut busiest, half.as_mut(), cpu))
 }
 
 /// The CPU time each process used from `warm_up` on, for `measure`: taken by a task of its own

@@ -45,6 +45,60 @@ pub struct SizeReport {
     pub load_kib: u64,
     pub scenarios: Vec<ScenarioReport>,
     pub floor: Option<FloorReport>,
+    /// The lean reference program beside the service (`--side-by-side`).
+    pub lean: Option<LeanReport>,
+}
+
+/// One program's figures in one scenario: the closed loop's rate and CPU, the open loop's
+/// latency at half of that rate (none for the floor), and its failures.
+#[derive(Debug, Default, Clone)]
+pub struct Figures {
+    pub rate: f64,
+    /// Requests counted in the closed loop (the CPU is divided by them).
+    pub requests: u64,
+    pub cpu: CpuUse,
+    /// p50 and p99 at half load, ms.
+    pub half: Option<(f64, f64)>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+impl Figures {
+    pub fn of(busiest: &mut Outcome, half: Option<&mut Outcome>, cpu: CpuUse) -> Self {
+        let errors = busiest.errors + half.as_ref().map_or(0, |h| h.errors);
+        let first_error = busiest
+            .first_error
+            .clone()
+            .or_else(|| half.as_ref().and_then(|h| h.first_error.clone()));
+        Self {
+            rate: rate(busiest),
+            requests: busiest.latencies.len() as u64,
+            cpu,
+            half: half.map(|h| (h.latencies.percentile_ms(50), h.latencies.percentile_ms(99))),
+            errors,
+            first_error,
+        }
+    }
+
+    fn per_request(&self, micros: u64) -> u64 {
+        micros / self.requests.max(1)
+    }
+}
+
+/// A scenario run against the service and then, back to back, against the lean program.
+#[derive(Debug)]
+pub struct SideBySide {
+    pub scenario: Scenario,
+    pub service: Figures,
+    pub lean: Figures,
+}
+
+#[derive(Debug, Default)]
+pub struct LeanReport {
+    pub start_up: Duration,
+    pub idle_kib: u64,
+    pub load_kib: u64,
+    pub rows: Vec<SideBySide>,
 }
 
 /// The cheapest request, measured like a scenario's maximum (`Scenario::Floor`).
@@ -137,6 +191,9 @@ pub fn markdown(
         if let Some(floor) = &mut report.floor {
             write_floor(&mut text, floor, &report.scenarios);
         }
+        if let Some(lean) = &report.lean {
+            write_lean(&mut text, lean, &report.scenarios);
+        }
         for s in &report.scenarios {
             for outcome in [&s.busiest, &s.half] {
                 if let Some(error) = &outcome.first_error {
@@ -226,9 +283,88 @@ fn write_floor(text: &mut String, floor: &mut FloorReport, scenarios: &[Scenario
     }
 }
 
+/// The lean reference program against the service, scenario by scenario.
+fn write_lean(text: &mut String, lean: &LeanReport, scenarios: &[ScenarioReport]) {
+    let _ = writeln!(
+        text,
+        "\nThe lean reference program (`eservices-lean`: actix-web and tokio-postgres, no blocking \
+         pool, no middlewares or request log; bench/src/lean) beside the service, each scenario run \
+         against the service and then against it, the same closed loop and an open loop at half of \
+         each one's own maximum. Start-up {:.0} ms; resident memory {:.1} MB idle, {:.1} MB at most \
+         under load. CPU per request at the maximum (µs).\n\n\
+         | scenario | service req/s | lean req/s | service / lean | service CPU | lean CPU | service p99 at half (ms) | lean p99 at half (ms) | PostgreSQL CPU: service / lean | lean errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        lean.start_up.as_secs_f64() * 1000.0,
+        lean.idle_kib as f64 / 1024.0,
+        lean.load_kib as f64 / 1024.0,
+    );
+    let p99 = |f: &Figures| {
+        f.half
+            .map_or_else(|| "–".to_owned(), |(_, p99)| format!("{p99:.2}"))
+    };
+    for row in &lean.rows {
+        let (s, l) = (&row.service, &row.lean);
+        let _ = writeln!(
+            text,
+            "| {} | {:.0} | {:.0} | {:.0} % | {} | {} | {} | {} | {} / {} | {} |",
+            row.scenario.name(),
+            s.rate,
+            l.rate,
+            s.rate / l.rate.max(1e-9) * 100.0,
+            s.per_request(s.cpu.service),
+            l.per_request(l.cpu.service),
+            p99(s),
+            p99(l),
+            s.per_request(s.cpu.postgres),
+            l.per_request(l.cpu.postgres),
+            l.errors,
+        );
+    }
+    if let (Some(row), Some(ceiling)) = (
+        lean.rows.iter().find(|r| r.scenario == Scenario::Submit),
+        scenarios.iter().find(|s| s.scenario == Scenario::Submit),
+    ) {
+        let tps = ceiling.ceiling.transactions_per_second.max(1e-9);
+        let _ = writeln!(
+            text,
+            "\nSubmit against its pgbench ceiling ({tps:.0} tx/s): the service {:.0} %, the lean \
+             program {:.0} %.",
+            row.service.rate / tps * 100.0,
+            row.lean.rate / tps * 100.0,
+        );
+    }
+    for row in &lean.rows {
+        if let Some(error) = &row.lean.first_error {
+            let _ = writeln!(
+                text,
+                "\nFirst error of the lean program in {}: {error}",
+                row.scenario.name()
+            );
+        }
+    }
+}
+
 /// The smoke run checks that every part ran and every request succeeded, not how fast.
 pub fn check_smoke(reports: &[SizeReport]) -> Result<()> {
     for report in reports {
+        if let Some(lean) = &report.lean {
+            if lean.rows.is_empty() {
+                bail!("the lean program ran no scenario");
+            }
+            for row in &lean.rows {
+                let name = row.scenario.name();
+                if row.lean.errors > 0 {
+                    bail!(
+                        "lean program, {name}: {} failed requests; first: {:?}",
+                        row.lean.errors,
+                        row.lean.first_error
+                    );
+                }
+                if row.lean.requests == 0 {
+                    bail!("lean program, {name}: no request was measured");
+                }
+            }
+        }
         match &report.floor {
             Some(floor) if floor.busiest.errors > 0 => bail!(
                 "floor: {} failed requests; first: {:?}",

@@ -8,17 +8,19 @@ use std::time::{Duration, Instant};
 
 /// Builds `eservices` with cargo in the chosen profile and gives its path.
 pub fn build(release: bool) -> Result<PathBuf> {
+    build_binary("eservices-api", "eservices", release)
+}
+
+/// Builds the lean reference program (`eservices-lean`, this crate's second binary) the same way.
+pub fn build_lean(release: bool) -> Result<PathBuf> {
+    build_binary("eservices-bench", "eservices-lean", release)
+}
+
+fn build_binary(package: &str, bin: &str, release: bool) -> Result<PathBuf> {
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
-    command.args([
-        "build",
-        "--quiet",
-        "-p",
-        "eservices-api",
-        "--bin",
-        "eservices",
-    ]);
+    command.args(["build", "--quiet", "-p", package, "--bin", bin]);
     if release {
         command.arg("--release");
     }
@@ -27,13 +29,13 @@ pub fn build(release: bool) -> Result<PathBuf> {
         .status()
         .context("running cargo build")?;
     if !status.success() {
-        bail!("building the service failed");
+        bail!("building {bin} failed");
     }
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let binary = target
         .join(if release { "release" } else { "debug" })
-        .join("eservices");
+        .join(bin);
     if !binary.exists() {
         bail!("no binary at {}", binary.display());
     }
