@@ -306,6 +306,62 @@ async fn two_instances_submitting_at_once_share_no_number_and_keep_the_counts_on
     assert!(slots.first().is_some_and(|s| s.n > 1));
 }
 
+/// Routing reads the departments at most once per refresh: a change of that master data is
+/// seen after the refresh, not before, and not by a read that the kept copy answers.
+fn departments_are_read_again_after_the_refresh(backend: Backend) {
+    use diesel::RunQueryDsl;
+    use domain::ports::DepartmentDirectory;
+    let Some((url, _dir)) = fresh_database(backend) else {
+        return;
+    };
+    let db = database(&url);
+    db.migrate().unwrap_or_else(|e| panic!("{e}"));
+    let demo = persistence::seed::SeedFile::from_json(api::startup::DEMO_SEED)
+        .unwrap_or_else(|e| panic!("{e}"));
+    persistence::seed::load(&db, &demo).unwrap_or_else(|e| panic!("{e}"));
+    let refresh = std::time::Duration::from_millis(400);
+    let directory = persistence::DieselDepartments::refreshed_every(db.clone(), refresh);
+    let districts = |directory: &persistence::DieselDepartments| -> usize {
+        directory
+            .departments()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|d| d.districts.len())
+            .sum()
+    };
+    let before = districts(&directory);
+    assert!(before > 1, "the demo data routes districts");
+    let mut conn = db.connection().unwrap_or_else(|e| panic!("{e}"));
+    let removed = diesel::sql_query(
+        "DELETE FROM department_districts WHERE district_code = \
+         (SELECT min(district_code) FROM department_districts)",
+    )
+    .execute(&mut *conn)
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(removed >= 1);
+    assert_eq!(districts(&directory), before, "kept until the refresh");
+    let clone = directory.clone();
+    assert_eq!(districts(&clone), before, "clones share the kept copy");
+    std::thread::sleep(refresh + std::time::Duration::from_millis(100));
+    assert_eq!(
+        districts(&directory),
+        before - removed,
+        "read again after it"
+    );
+    let uncached = persistence::DieselDepartments::refreshed_every(db, std::time::Duration::ZERO);
+    assert_eq!(districts(&uncached), before - removed);
+}
+
+#[test]
+fn departments_are_read_again_after_the_refresh_on_sqlite() {
+    departments_are_read_again_after_the_refresh(Backend::Sqlite);
+}
+
+#[test]
+fn departments_are_read_again_after_the_refresh_on_postgres() {
+    departments_are_read_again_after_the_refresh(Backend::Postgres);
+}
+
 fn timeline_is_append_only(backend: Backend) {
     use diesel::RunQueryDsl;
     let Some((url, _dir)) = fresh_database(backend) else {

@@ -4,7 +4,7 @@
 -- instead of a row of application_number_sequences that each submission updated and so held
 -- locked until its commit. nextval is not rolled back: a creation that fails after taking its
 -- number leaves a gap. Numbers stay unique across instances; they are not gapless
--- (docs/WORKFLOW.md, "Application numbers").
+-- (docs/DEPLOYMENT.md, "Application numbers").
 CREATE FUNCTION next_application_number(number_prefix TEXT, number_year INTEGER)
 RETURNS BIGINT AS $$
 DECLARE
