@@ -211,6 +211,14 @@ BEGIN
             format('application_number_%s_%s', lower(loaded.prefix), loaded.year));
         EXECUTE format('CREATE SEQUENCE %I START WITH %s',
             format('application_number_%s_%s', lower(loaded.prefix), loaded.year), loaded.highest + 1);
+        -- A build from before that migration (`--binary`, for a before/after comparison) still
+        -- numbers from its counter table.
+        IF to_regclass('application_number_sequences') IS NOT NULL THEN
+            EXECUTE 'INSERT INTO application_number_sequences (prefix, year, last_value) VALUES ($1, $2, $3) '
+                'ON CONFLICT (prefix, year) DO UPDATE SET last_value = GREATEST('
+                'application_number_sequences.last_value, EXCLUDED.last_value)'
+                USING loaded.prefix, loaded.year, loaded.highest;
+        END IF;
     END LOOP;
 END
 $$;
