@@ -2,8 +2,8 @@
 //!
 //! Every submission is routed by this table, and it changes only when the seed (or an operator
 //! with SQL) changes master data, so it is read at most once per [`REFRESH`] and kept: a
-//! submission spends no round trip on it (docs/DEPLOYMENT.md, "What stays per instance"). A change reaches every
-//! instance within that time.
+//! submission spends no round trip on it. A change reaches every instance within that time
+//! (docs/DEPLOYMENT.md, "What stays per instance").
 
 use crate::connection::{Database, unavailable};
 use crate::schema::{department_districts, departments};
