@@ -50,6 +50,8 @@ pub struct Settings {
     pub database_url: String,
     pub database_pool_size: u32,
     pub database_acquire_timeout: Duration,
+    /// The hot reads on PostgreSQL's async driver (a second pool); off, on the blocking pool.
+    pub database_async_reads: bool,
     /// HTTP worker threads; the number of cores when unset.
     pub workers: Option<usize>,
     pub jwt: JwtSettings,
@@ -451,6 +453,11 @@ impl Settings {
         };
         let notifications = notification_settings(&lookup, production)?;
         let outside = outside_settings(&lookup, production)?;
+        let database_async_reads = match lookup("DATABASE_ASYNC_READS").as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => return Err(invalid("DATABASE_ASYNC_READS", other, "true or false")),
+        };
         let demo_data = match lookup("DEMO_DATA").as_deref() {
             None => !production,
             Some("true") => true,
@@ -469,6 +476,7 @@ impl Settings {
                 "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
                 5,
             )?),
+            database_async_reads,
             workers: lookup("WORKERS")
                 .map(|w| {
                     w.parse()

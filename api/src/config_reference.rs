@@ -161,6 +161,13 @@ pub const SETTINGS: &[Setting] = &[
         "How long a request waits for a free connection before it is answered 503 database-unavailable.",
     ),
     setting(
+        "DATABASE_ASYNC_READS",
+        G::Database,
+        "true",
+        "true or false",
+        "On PostgreSQL, My applications and an application's page are read on the async driver, from a second pool of up to DATABASE_POOL_SIZE connections; false, or a URL with sslmode=require, reads them on the blocking pool.",
+    ),
+    setting(
         "JWT_ALGORITHM",
         G::SignIn,
         "EdDSA",

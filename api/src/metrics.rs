@@ -7,9 +7,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Upper bounds of the latency buckets, in microseconds, and as the `le` label writes them in
@@ -32,25 +33,49 @@ const LATENCY_BUCKETS: [(u64, &str); 12] = [
 /// The route label of a request that matched none.
 pub const UNMATCHED_ROUTE: &str = "(unmatched)";
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
+/// The lowest and highest status code counted; codes are 100 to 999.
+const FIRST_STATUS: u16 = 100;
+const LAST_STATUS: u16 = 999;
+
+/// One (method, route)'s counts. Atomics: requests on different workers count at once, and a
+/// scrape reads while they do (each value is exact; the set is a moment's, as Prometheus
+/// expects of a scrape).
+#[derive(Debug)]
+struct Series {
+    /// Answers by status code, at `status - FIRST_STATUS`.
+    statuses: Box<[AtomicU64]>,
     /// Observations at or under each bound (not cumulative here; summed when written).
-    buckets: [u64; LATENCY_BUCKETS.len()],
-    sum_micros: u64,
-    count: u64,
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    sum_micros: AtomicU64,
+    count: AtomicU64,
 }
 
-impl Histogram {
-    fn observe(&mut self, took: Duration) {
+impl Series {
+    fn new() -> Self {
+        Self {
+            statuses: (FIRST_STATUS..=LAST_STATUS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_micros: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, status: u16, took: Duration) {
+        let index = status.clamp(FIRST_STATUS, LAST_STATUS) - FIRST_STATUS;
+        if let Some(counter) = self.statuses.get(usize::from(index)) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         if let Some(i) = LATENCY_BUCKETS
             .iter()
             .position(|(bound, _)| micros <= *bound)
         {
-            self.buckets[i] += 1;
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
-        self.sum_micros = self.sum_micros.saturating_add(micros);
-        self.count += 1;
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -61,17 +86,13 @@ fn seconds(micros: u64) -> String {
 
 type RouteKey = (&'static str, String);
 
-#[derive(Debug, Default)]
-struct Recorded {
-    requests: BTreeMap<(RouteKey, u16), u64>,
-    latency: BTreeMap<RouteKey, Histogram>,
-}
-
 /// What the process has counted since it started. One per server; the outside systems' calls are
 /// counted per process (`integrations::calls`).
 #[derive(Debug)]
 pub struct Metrics {
-    recorded: Mutex<Recorded>,
+    /// The series by method and route template. A request takes the read side only (shared,
+    /// never waiting for another request); the write side is taken once per new route.
+    series: RwLock<HashMap<RouteKey, Series>>,
     /// `METRICS_TOKEN`: the bearer token a scraper must send; in production `/metrics` is not
     /// served without one.
     token: Option<crate::config::Secret>,
@@ -82,6 +103,8 @@ pub struct Metrics {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub pool: Option<persistence::PoolState>,
+    /// The async pool of the hot reads (PostgreSQL with `DATABASE_ASYNC_READS`).
+    pub read_pool: Option<persistence::PoolState>,
     pub outbox: Option<persistence::outbox::Backlog>,
     pub outside: integrations::calls::CallCounts,
 }
@@ -99,7 +122,7 @@ pub enum Access {
 impl Metrics {
     pub fn new(token: Option<crate::config::Secret>, mode: crate::config::Mode) -> Self {
         Self {
-            recorded: Mutex::new(Recorded::default()),
+            series: RwLock::new(HashMap::new()),
             token,
             mode,
         }
@@ -124,38 +147,48 @@ impl Metrics {
 
     /// Counts one answered request.
     pub fn observe(&self, method: &'static str, route: String, status: u16, took: Duration) {
-        if let Ok(mut recorded) = self.recorded.lock() {
-            *recorded
-                .requests
-                .entry(((method, route.clone()), status))
-                .or_default() += 1;
-            recorded
-                .latency
-                .entry((method, route))
-                .or_default()
-                .observe(took);
+        let key = (method, route);
+        if let Ok(series) = self.series.read()
+            && let Some(found) = series.get(&key)
+        {
+            found.observe(status, took);
+            return;
+        }
+        if let Ok(mut series) = self.series.write() {
+            series
+                .entry(key)
+                .or_insert_with(Series::new)
+                .observe(status, took);
         }
     }
 
     /// The metrics in the Prometheus text format.
     pub fn render(&self, snapshot: &Snapshot) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        let (requests, latency) = match self.recorded.lock() {
-            Ok(recorded) => (recorded.requests.clone(), recorded.latency.clone()),
-            Err(_) => Default::default(),
+        let series = match self.series.read() {
+            Ok(series) => series,
+            Err(poisoned) => poisoned.into_inner(),
         };
+        // Sorted, so that a scrape reads the same order every time.
+        let mut series: Vec<(&RouteKey, &Series)> = series.iter().collect();
+        series.sort_by_key(|(key, _)| *key);
         header(
             &mut out,
             "eservices_http_requests_total",
             "counter",
             "HTTP requests answered, by method, route template and status.",
         );
-        for (((method, route), status), count) in &requests {
-            let _ = writeln!(
-                out,
-                "eservices_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
-                escape(route)
-            );
+        for ((method, route), counts) in &series {
+            for (status, counter) in (FIRST_STATUS..=LAST_STATUS).zip(counts.statuses.iter()) {
+                let count = counter.load(Ordering::Relaxed);
+                if count > 0 {
+                    let _ = writeln!(
+                        out,
+                        "eservices_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
+                        escape(route)
+                    );
+                }
+            }
         }
         header(
             &mut out,
@@ -163,11 +196,11 @@ impl Metrics {
             "histogram",
             "Time from a request's arrival to its answer, by method and route template.",
         );
-        for ((method, route), histogram) in &latency {
+        for ((method, route), histogram) in &series {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
             let mut cumulative = 0;
-            for ((_, bound), count) in LATENCY_BUCKETS.iter().zip(histogram.buckets) {
-                cumulative += count;
+            for ((_, bound), count) in LATENCY_BUCKETS.iter().zip(&histogram.buckets) {
+                cumulative += count.load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
                     "eservices_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
@@ -176,17 +209,17 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "eservices_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                histogram.count
+                histogram.count.load(Ordering::Relaxed)
             );
             let _ = writeln!(
                 out,
                 "eservices_http_request_duration_seconds_sum{{{labels}}} {}",
-                seconds(histogram.sum_micros)
+                seconds(histogram.sum_micros.load(Ordering::Relaxed))
             );
             let _ = writeln!(
                 out,
                 "eservices_http_request_duration_seconds_count{{{labels}}} {}",
-                histogram.count
+                histogram.count.load(Ordering::Relaxed)
             );
         }
         if let Some(pool) = snapshot.pool {
@@ -213,6 +246,31 @@ impl Metrics {
                 "The most connections the pool opens (DATABASE_POOL_SIZE).",
             );
             let _ = writeln!(out, "eservices_db_pool_max_connections {}", pool.max);
+        }
+        if let Some(pool) = snapshot.read_pool {
+            header(
+                &mut out,
+                "eservices_db_read_pool_connections",
+                "gauge",
+                "Async database connections of this instance's read pool (My applications, an application's page), by state.",
+            );
+            let busy = pool.open.saturating_sub(pool.idle);
+            let _ = writeln!(
+                out,
+                "eservices_db_read_pool_connections{{state=\"in-use\"}} {busy}"
+            );
+            let _ = writeln!(
+                out,
+                "eservices_db_read_pool_connections{{state=\"idle\"}} {}",
+                pool.idle
+            );
+            header(
+                &mut out,
+                "eservices_db_read_pool_max_connections",
+                "gauge",
+                "The most connections the read pool opens (DATABASE_POOL_SIZE).",
+            );
+            let _ = writeln!(out, "eservices_db_read_pool_max_connections {}", pool.max);
         }
         header(
             &mut out,

@@ -114,6 +114,7 @@ pub fn open_database(settings: &Settings) -> Result<Database, StartupError> {
             acquire_timeout: settings.database_acquire_timeout,
             // A statement never waits for a lock longer than its request may run.
             lock_timeout: Some(settings.limits.request_timeout),
+            async_reads: settings.database_async_reads,
         },
     )?;
     let applied = {
@@ -246,7 +247,15 @@ impl Application {
             renderer: Arc::new(PdfRenderer::new().map_err(StartupError::Documents)?),
         };
         let document_links = document_links(&settings)?;
+        let reads = persistence::DieselApplicationReads::new(database.clone());
+        reads.check().await.map_err(|error| {
+            StartupError::Database(persistence::DatabaseError::Connect(format!(
+                "the async read pool: {}; DATABASE_ASYNC_READS=false reads on the blocking pool",
+                error.reason
+            )))
+        })?;
         let state = AppState {
+            reads: domain::reads::ApplicationReading::new(reads),
             service: ApplicantService::new(ports.clone()),
             back_office: BackOfficeService::new(ports),
             clock,

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// "My applications" and an application's page, awaited (see `persistence::reads`).
+    pub reads: domain::reads::ApplicationReading<persistence::DieselApplicationReads>,
     pub service: ApplicantService,
     pub back_office: BackOfficeService,
     pub clock: Arc<dyn Clock>,
@@ -50,19 +52,38 @@ where
         })
     });
     let done = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, work).await.map_err(|_| {
-            // The work goes on on its thread; what it commits stays, and an Idempotency-Key
-            // keeps a retry from running it twice.
-            tracing::warn!("request timed out");
-            ApiError::new(
-                ErrorCode::RequestTimeout,
-                "the request took too long; try again shortly",
-            )
-        })?,
+        // The work goes on on its thread; what it commits stays, and an Idempotency-Key keeps a
+        // retry from running it twice.
+        Some(deadline) => tokio::time::timeout_at(deadline, work)
+            .await
+            .map_err(|_| timed_out())?,
         None => work.await,
     };
     done.map_err(|_| ApiError::internal("a blocking task was cancelled"))?
         .map_err(ApiError::from)
+}
+
+/// Awaits a use case that needs no blocking thread (the reads of `AppState::reads`), within the
+/// request's deadline.
+pub async fn awaited<T>(
+    work: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<T, ApiError> {
+    let deadline = crate::read_context::capture().and_then(|c| c.deadline);
+    let done = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, work)
+            .await
+            .map_err(|_| timed_out())?,
+        None => work.await,
+    };
+    done.map_err(ApiError::from)
+}
+
+fn timed_out() -> ApiError {
+    tracing::warn!("request timed out");
+    ApiError::new(
+        ErrorCode::RequestTimeout,
+        "the request took too long; try again shortly",
+    )
 }
 
 /// A clock that stands still (development only: demos and tests of due times).

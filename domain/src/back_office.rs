@@ -56,7 +56,7 @@ impl BackOfficeService {
     }
 
     /// An application the staff member may see; others are "not found".
-    pub fn get(
+    fn visible(
         &self,
         staff: &Staff,
         number: &ApplicationNumber,
@@ -110,7 +110,7 @@ impl BackOfficeService {
         data: RawActionData,
         comment: Option<&str>,
     ) -> Result<Application, ServiceError> {
-        let mut application = self.get(staff, number)?;
+        let mut application = self.visible(staff, number)?;
         if action == Action::Assign {
             return Err(ServiceError::UseAssignment);
         }
@@ -187,7 +187,7 @@ impl BackOfficeService {
         assignee: Option<String>,
         comment: Option<&str>,
     ) -> Result<Application, ServiceError> {
-        let mut application = self.get(staff, number)?;
+        let mut application = self.visible(staff, number)?;
         if application.version != seen_version {
             return Err(ServiceError::StaleVersion);
         }
@@ -278,7 +278,7 @@ impl BackOfficeService {
         staff: &Staff,
         number: &ApplicationNumber,
     ) -> Result<Vec<DocumentInfo>, ServiceError> {
-        self.get(staff, number)?;
+        self.visible(staff, number)?;
         Ok(self.ports.store.documents(number)?)
     }
 
@@ -289,7 +289,7 @@ impl BackOfficeService {
         number: &ApplicationNumber,
         id: i64,
     ) -> Result<(DocumentInfo, Vec<u8>), ServiceError> {
-        self.get(staff, number)?;
+        self.visible(staff, number)?;
         self.ports
             .store
             .document(number, id)?

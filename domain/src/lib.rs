@@ -19,6 +19,7 @@ pub mod money;
 pub mod notifications;
 pub mod ports;
 pub mod property;
+pub mod reads;
 pub mod routing;
 pub mod service;
 pub mod service_level;

@@ -14,9 +14,9 @@ use crate::identity::{Applicant, Role, Tin};
 use crate::meter_damage::{self, MeterDamageRefusal};
 use crate::notifications::Language;
 use crate::ports::{
-    ApplicationPage, ApplicationQuery, ApplicationStore, Billing, BusinessInformation,
-    CitizenRegistry, Clock, DebtStatement, DepartmentDirectory, HeadCodeAccount, MainInformation,
-    MeteringPoint, PropertyRegistry, StoreError, SubscriberAccount, Unavailable,
+    ApplicationStore, Billing, BusinessInformation, CitizenRegistry, Clock, DebtStatement,
+    DepartmentDirectory, HeadCodeAccount, MainInformation, MeteringPoint, PropertyRegistry,
+    StoreError, SubscriberAccount, Unavailable,
 };
 use crate::property::PropertyData;
 use crate::routing::{application_district, route};
@@ -410,16 +410,6 @@ impl ApplicantService {
         Ok(self.ports.store.update(&application, &[cancelled])?)
     }
 
-    /// One of the applicant's own applications; another person's is "not found", not
-    /// "forbidden", so that numbers reveal nothing.
-    pub fn get(
-        &self,
-        applicant: &Applicant,
-        number: &ApplicationNumber,
-    ) -> Result<Application, ServiceError> {
-        self.own(applicant, number)
-    }
-
     /// The documents of one of the applicant's applications.
     pub fn documents(
         &self,
@@ -452,11 +442,6 @@ impl ApplicantService {
             .store
             .document(number, id)?
             .ok_or(ServiceError::DocumentNotFound)
-    }
-
-    /// "My applications".
-    pub fn list(&self, query: &ApplicationQuery) -> Result<ApplicationPage, ServiceError> {
-        Ok(self.ports.store.list(query)?)
     }
 
     fn own(
@@ -816,7 +801,7 @@ mod tests {
     use crate::district::DistrictCode;
     use crate::identity::{LoginMethod, Pin};
     use crate::money::Qapik;
-    use crate::ports::{PersonName, PropertyRecord};
+    use crate::ports::{ApplicationPage, ApplicationQuery, PersonName, PropertyRecord};
     use crate::property::PropertyKey;
     use chrono::TimeZone;
     use std::sync::Mutex;
@@ -1277,7 +1262,9 @@ mod tests {
             Some(ServiceError::VersionConflict)
         );
         assert_eq!(
-            service.get(&applicant("5X0NT7Y"), &draft.number).err(),
+            service
+                .documents(&applicant("5X0NT7Y"), &draft.number)
+                .err(),
             Some(ServiceError::ApplicationNotFound)
         );
         let as_business = Applicant {
@@ -1285,7 +1272,7 @@ mod tests {
             ..me
         };
         assert_eq!(
-            service.get(&as_business, &draft.number).err(),
+            service.documents(&as_business, &draft.number).err(),
             Some(ServiceError::ApplicationNotFound)
         );
     }

@@ -55,7 +55,7 @@ const STEPS_SEPARATOR: &str = ",";
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = applications)]
-struct ApplicationRow {
+pub(crate) struct ApplicationRow {
     id: i64,
     number: String,
     kind: String,
@@ -147,7 +147,7 @@ struct ApplicationChanges {
 /// The columns the lists show (`ApplicationSummary`), and the id their cursor continues after.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = applications)]
-struct SummaryRow {
+pub(crate) struct SummaryRow {
     id: i64,
     number: String,
     kind: String,
@@ -163,7 +163,7 @@ struct SummaryRow {
     due_at: Option<NaiveDateTime>,
 }
 
-fn to_summary(row: SummaryRow) -> Result<ApplicationSummary, Unavailable> {
+pub(crate) fn to_summary(row: SummaryRow) -> Result<ApplicationSummary, Unavailable> {
     let number = &row.number;
     Ok(ApplicationSummary {
         number: ApplicationNumber::parse(number).map_err(|_| corrupt(number, "number"))?,
@@ -199,7 +199,7 @@ struct ApplicationIdentity<'a> {
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = application_timeline)]
-struct TimelineRow {
+pub(crate) struct TimelineRow {
     at: NaiveDateTime,
     actor_id: String,
     actor_role: String,
@@ -376,7 +376,10 @@ fn some_or_corrupt<T>(number: &str, what: &str, value: Option<T>) -> Result<T, U
     value.ok_or_else(|| corrupt(number, what))
 }
 
-fn to_domain(row: &ApplicationRow, timeline: Vec<TimelineRow>) -> Result<Application, Unavailable> {
+pub(crate) fn to_domain(
+    row: &ApplicationRow,
+    timeline: Vec<TimelineRow>,
+) -> Result<Application, Unavailable> {
     let n = row.number.as_str();
     let kind = some_or_corrupt(n, "kind", ApplicationKind::parse(&row.kind))?;
     let steps = match kind {
@@ -804,23 +807,104 @@ fn insert_timeline(
     }
 }
 
+/// The queries of the reads, as macros: each expands for the connection it runs on (the sync
+/// PostgreSQL and SQLite ones here, the async PostgreSQL one in `reads`), so that all run the
+/// same SQL.
+macro_rules! application_by_number {
+    ($number:expr) => {
+        $crate::schema::applications::table
+            .filter($crate::schema::applications::number.eq($number))
+            .select($crate::applications::ApplicationRow::as_select())
+    };
+}
+pub(crate) use application_by_number;
+
+/// An application's timeline, oldest first, found by the application's number so that it can
+/// be sent together with the application's row.
+macro_rules! timeline_by_number {
+    ($number:expr) => {
+        $crate::schema::application_timeline::table
+            .inner_join($crate::schema::applications::table)
+            .filter($crate::schema::applications::number.eq($number))
+            .order($crate::schema::application_timeline::id.asc())
+            .select($crate::applications::TimelineRow::as_select())
+    };
+}
+pub(crate) use timeline_by_number;
+
+/// "My applications" with the query's filters, boxed, before paging.
+macro_rules! my_applications {
+    ($query:expr) => {{
+        use $crate::schema::applications;
+        let query: &domain::ports::ApplicationQuery = $query;
+        let mut select = applications::table
+            .filter(applications::applicant_pin.eq(query.applicant.as_str()))
+            .into_boxed();
+        select = match &query.acting_for {
+            Some(tin) => select.filter(applications::applicant_tin.eq(tin.as_str())),
+            None => select.filter(applications::applicant_tin.is_null()),
+        };
+        if let Some(status) = query.status {
+            select = select.filter(applications::status.eq(status.as_str()));
+        }
+        if let Some(kind) = query.kind {
+            select = select.filter(applications::kind.eq(kind.as_str()));
+        }
+        select
+    }};
+}
+pub(crate) use my_applications;
+
+/// One page of "My applications": newest first, after the cursor, one more than the limit to
+/// tell whether another page follows.
+macro_rules! my_applications_page {
+    ($query:expr) => {{
+        use $crate::schema::applications;
+        let query: &domain::ports::ApplicationQuery = $query;
+        let mut page = $crate::applications::my_applications!(query);
+        if let Some(after) = query.after {
+            page = page.filter(applications::id.lt(after));
+        }
+        page.order(applications::id.desc())
+            .limit(i64::from(query.limit) + 1)
+            .select($crate::applications::SummaryRow::as_select())
+    }};
+}
+pub(crate) use my_applications_page;
+
+/// The page the rows of `my_applications_page!` make.
+pub(crate) fn page_of(
+    query: &ApplicationQuery,
+    total: i64,
+    mut rows: Vec<SummaryRow>,
+) -> Result<ApplicationPage, Unavailable> {
+    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_after = if has_more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(to_summary)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ApplicationPage {
+        items,
+        total: u64::try_from(total).unwrap_or_default(),
+        next_after,
+    })
+}
+
 fn load(conn: &mut DbConnection, number: &str) -> Result<Option<Application>, WriteError> {
     let found: Option<(ApplicationRow, Vec<TimelineRow>)> = on_backend!(conn, conn => {
-        let row: Option<ApplicationRow> = applications::table
-            .filter(applications::number.eq(number))
-            .select(ApplicationRow::as_select())
+        let row: Option<ApplicationRow> = application_by_number!(number)
             .first(conn)
             .optional()?;
         match row {
             None => None,
-            Some(row) => {
-                let timeline = application_timeline::table
-                    .filter(application_timeline::application_id.eq(row.id))
-                    .order(application_timeline::id.asc())
-                    .select(TimelineRow::as_select())
-                    .load(conn)?;
-                Some((row, timeline))
-            }
+            Some(row) => Some((row, timeline_by_number!(number).load(conn)?)),
         }
     });
     found
@@ -1206,54 +1290,16 @@ impl ApplicationStore for DieselApplicationStore {
 
     fn list(&self, query: &ApplicationQuery) -> Result<ApplicationPage, Unavailable> {
         let mut conn = self.db.connection()?;
-        let (total, mut rows): (i64, Vec<SummaryRow>) = on_backend!(&mut *conn, conn => {
-            let filtered = || {
-                let mut select = applications::table
-                    .filter(applications::applicant_pin.eq(query.applicant.as_str()))
-                    .into_boxed();
-                select = match &query.acting_for {
-                    Some(tin) => select.filter(applications::applicant_tin.eq(tin.as_str())),
-                    None => select.filter(applications::applicant_tin.is_null()),
-                };
-                if let Some(status) = query.status {
-                    select = select.filter(applications::status.eq(status.as_str()));
-                }
-                if let Some(kind) = query.kind {
-                    select = select.filter(applications::kind.eq(kind.as_str()));
-                }
-                select
-            };
-            let total = filtered()
+        let (total, rows): (i64, Vec<SummaryRow>) = on_backend!(&mut *conn, conn => {
+            let total = my_applications!(query)
                 .count()
                 .get_result(conn)
                 .map_err(|e| unavailable(&e))?;
-            let mut page = filtered();
-            if let Some(after) = query.after {
-                page = page.filter(applications::id.lt(after));
-            }
-            let rows = page
-                .order(applications::id.desc())
-                .limit(i64::from(query.limit) + 1)
-                .select(SummaryRow::as_select())
+            let rows = my_applications_page!(query)
                 .load(conn)
                 .map_err(|e| unavailable(&e))?;
             (total, rows)
         });
-        let has_more = rows.len() > usize::try_from(query.limit).unwrap_or(usize::MAX);
-        rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
-        let next_after = if has_more {
-            rows.last().map(|r| r.id)
-        } else {
-            None
-        };
-        let items = rows
-            .into_iter()
-            .map(to_summary)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(ApplicationPage {
-            items,
-            total: u64::try_from(total).unwrap_or_default(),
-            next_after,
-        })
+        page_of(query, total, rows)
     }
 }

@@ -218,6 +218,9 @@ pub struct PoolOptions {
     pub acquire_timeout: Duration,
     /// How long a PostgreSQL statement waits for a lock before it fails; none when unset.
     pub lock_timeout: Option<Duration>,
+    /// On PostgreSQL, a second pool (of async connections, as large as the first) for the hot
+    /// reads (`reads`); off, or over TLS, they run on the blocking pool.
+    pub async_reads: bool,
 }
 
 impl Default for PoolOptions {
@@ -226,6 +229,7 @@ impl Default for PoolOptions {
             max_size: 10,
             acquire_timeout: Duration::from_secs(5),
             lock_timeout: None,
+            async_reads: true,
         }
     }
 }
@@ -244,6 +248,7 @@ pub struct Database {
     pool: Pool,
     backend: Backend,
     lock_timeout: Option<Duration>,
+    read_pool: Option<crate::reads::ReadPool>,
 }
 
 impl std::fmt::Debug for Database {
@@ -272,10 +277,40 @@ impl Database {
             .test_on_check_out(true)
             .build(manager)
             .map_err(|error| DatabaseError::Connect(error.to_string()))?;
+        let read_pool = match backend {
+            Backend::Postgres if options.async_reads && !requires_tls(url) => {
+                Some(read_pool(url, options)?)
+            }
+            Backend::Postgres if options.async_reads => {
+                tracing::info!(
+                    "the database URL asks for TLS: the hot reads run on the blocking pool"
+                );
+                None
+            }
+            Backend::Postgres | Backend::Sqlite => None,
+        };
         Ok(Self {
             pool,
             backend,
             lock_timeout: options.lock_timeout,
+            read_pool,
+        })
+    }
+
+    /// The async pool of the hot reads, when they have one.
+    pub fn read_pool(&self) -> Option<&crate::reads::ReadPool> {
+        self.read_pool.as_ref()
+    }
+
+    /// The async read pool's connections now (`/metrics`), when there is one.
+    pub fn read_pool_state(&self) -> Option<PoolState> {
+        self.read_pool.as_ref().map(|pool| {
+            let status = pool.status();
+            PoolState {
+                open: u32::try_from(status.size).unwrap_or(u32::MAX),
+                idle: u32::try_from(status.available).unwrap_or(u32::MAX),
+                max: u32::try_from(status.max_size).unwrap_or(u32::MAX),
+            }
         })
     }
 
@@ -427,6 +462,35 @@ impl Drop for SetupLock {
 }
 
 /// Maps a diesel error that is not a business outcome to `Unavailable`.
+/// Whether a PostgreSQL URL insists on TLS (`sslmode=require`, `verify-ca`, `verify-full`),
+/// which the async driver here does not speak; libpq's default (`prefer`) falls back to plain.
+fn requires_tls(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|url| {
+        url.query_pairs().any(|(key, value)| {
+            key == "sslmode" && matches!(&*value, "require" | "verify-ca" | "verify-full")
+        })
+    })
+}
+
+/// The async pool of the hot reads. Connections open when first needed (in the runtime that
+/// needs them) and are not checked with a round trip when taken: one the server dropped fails
+/// one read with 503 and is then discarded, as a broken one.
+fn read_pool(url: &str, options: PoolOptions) -> Result<crate::reads::ReadPool, DatabaseError> {
+    use diesel_async::pooled_connection::{
+        AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+    };
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+    crate::reads::ReadPool::builder(manager)
+        .max_size(usize::try_from(options.max_size).unwrap_or(usize::MAX))
+        .wait_timeout(Some(options.acquire_timeout))
+        .create_timeout(Some(options.acquire_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|error| DatabaseError::Connect(error.to_string()))
+}
+
 pub fn unavailable(error: &diesel::result::Error) -> Unavailable {
     Unavailable {
         system: "database",
@@ -437,6 +501,24 @@ pub fn unavailable(error: &diesel::result::Error) -> Unavailable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_urls_that_insist_on_tls_keep_the_reads_off_the_async_driver() {
+        for url in [
+            "postgres://app@db:5432/eservices",
+            "postgres://app@db/eservices?sslmode=prefer",
+            "postgres://app@db/eservices?sslmode=disable&application_name=x",
+        ] {
+            assert!(!requires_tls(url), "{url}");
+        }
+        for url in [
+            "postgres://app@db/eservices?sslmode=require",
+            "postgresql://app@db/eservices?connect_timeout=5&sslmode=verify-full",
+            "postgres://app@db/eservices?sslmode=verify-ca",
+        ] {
+            assert!(requires_tls(url), "{url}");
+        }
+    }
 
     #[test]
     fn urls_pick_the_backend_by_scheme() {

@@ -215,27 +215,8 @@ pub struct ClaimedMessage {
     pub webhook: Option<WebhookTarget>,
 }
 
-/// A message as the timeline and the delivery log show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageView {
-    pub id: i64,
-    pub application: ApplicationNumber,
-    pub department: Option<String>,
-    pub event_id: String,
-    pub event_type: EventType,
-    pub occurred_at: DateTime<Utc>,
-    pub channel: Channel,
-    pub recipient: String,
-    pub subscription_id: Option<i64>,
-    pub fallback_of: Option<i64>,
-    pub status: DeliveryStatus,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-    pub sent_at: Option<DateTime<Utc>>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
+/// A message as the timeline and the delivery log show it (defined with the read port).
+pub use domain::notifications::MessageView;
 
 /// One attempt of the delivery log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,7 +311,7 @@ impl From<Fault> for Unavailable {
     }
 }
 
-type MessageRow = (
+pub(crate) type MessageRow = (
     (
         i64,
         i64,
@@ -349,7 +330,7 @@ type MessageRow = (
     ),
     (Option<NaiveDateTime>, Option<NaiveDateTime>),
 );
-type EventRow = (
+pub(crate) type EventRow = (
     String,
     String,
     NaiveDateTime,
@@ -359,7 +340,7 @@ type EventRow = (
     String,
 );
 /// A message as shown: see `view_columns!`.
-type ViewRow = (MessageRow, EventRow, String, Option<String>);
+pub(crate) type ViewRow = (MessageRow, EventRow, String, Option<String>);
 
 fn corrupt(what: &str, value: &str) -> Unavailable {
     Unavailable::stored_data(format!("outbox: unknown {what} {value:?}"))
@@ -408,6 +389,7 @@ macro_rules! message_columns {
         )
     };
 }
+pub(crate) use message_columns;
 
 macro_rules! event_columns {
     () => {
@@ -422,6 +404,7 @@ macro_rules! event_columns {
         )
     };
 }
+pub(crate) use event_columns;
 
 /// A message as shown: its row, its event, and its application's number and department.
 macro_rules! view_columns {
@@ -434,6 +417,23 @@ macro_rules! view_columns {
         )
     };
 }
+pub(crate) use view_columns;
+
+/// The messages of the application with this number, oldest first (a macro, so that the sync
+/// connections here and the async one in `reads` run the same SQL).
+macro_rules! messages_by_number {
+    ($number:expr) => {
+        $crate::schema::outbox_messages::table
+            .inner_join(
+                $crate::schema::notification_events::table
+                    .inner_join($crate::schema::applications::table),
+            )
+            .filter($crate::schema::applications::number.eq($number))
+            .order($crate::schema::outbox_messages::id.asc())
+            .select(view_columns!())
+    };
+}
+pub(crate) use messages_by_number;
 
 impl DieselOutbox {
     pub fn new(db: Database) -> Self {
@@ -743,12 +743,7 @@ impl DieselOutbox {
         with_webhooks: bool,
     ) -> Result<Vec<MessageView>, Unavailable> {
         let mut conn = self.db.connection()?;
-        let mut query = outbox_messages::table
-            .inner_join(notification_events::table.inner_join(applications::table))
-            .filter(applications::number.eq(number.as_str()))
-            .order(outbox_messages::id.asc())
-            .select(view_columns!())
-            .into_boxed();
+        let mut query = messages_by_number!(number.as_str()).into_boxed();
         if !with_webhooks {
             query = query.filter(outbox_messages::channel.ne(Channel::Webhook.as_str()));
         }
@@ -978,7 +973,9 @@ fn join_event_types(types: &[EventType]) -> String {
         .join(",")
 }
 
-fn to_view((message, event, number, department): ViewRow) -> Result<MessageView, Unavailable> {
+pub(crate) fn to_view(
+    (message, event, number, department): ViewRow,
+) -> Result<MessageView, Unavailable> {
     let (
         (id, _, channel, recipient, subscription_id, fallback_of, status, attempts),
         (next_attempt_at, updated_at, last_error, _),

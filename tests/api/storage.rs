@@ -518,3 +518,80 @@ fn inbox_queries_use_their_indexes_on_postgres() {
         "{counts}"
     );
 }
+
+// The hot reads (async on PostgreSQL, the blocking pool on SQLite) give what the store and
+// the outbox give for the same data: every application with its timeline and its SMS and
+// e-mail messages (not its webhooks), every page of every filter, and nothing for a
+// number nobody has.
+on_both_backends! {
+    async fn the_hot_reads_answer_what_the_store_answers(app) {
+        use domain::ports::{ApplicationQuery, ApplicationStore};
+        use domain::reads::ApplicationReads;
+        let resident = app.token(demo::RESIDENT, None).await;
+        let mut numbers = Vec::new();
+        for (code, email) in [("1000000001", None), ("1000000002", Some("tural@example.az"))] {
+            let mut contact = json!({"mobile_numbers": ["050 123 45 67"]});
+            if let Some(email) = email {
+                contact["email"] = json!(email);
+            }
+            let submitted = app.create(&resident, json!({"kind": "meter-damage-investigation",
+                "subscriber": {"type": "residential", "subscriber_code": code},
+                "contact": contact, "submit": true})).await;
+            numbers.push(submitted.assert_status(201)["number"].as_str().unwrap_or_default().to_owned());
+        }
+        let draft = app.create(&resident, json!({"kind": "account-change"})).await;
+        numbers.push(draft.assert_status(201)["number"].as_str().unwrap_or_default().to_owned());
+        let business = app.token(demo::BUSINESS_REPRESENTATIVE, Some(demo::BUSINESS)).await;
+        let made_for_business = app.create(&business, json!({"kind": "meter-damage-investigation"})).await;
+        numbers.push(made_for_business.assert_status(201)["number"].as_str().unwrap_or_default().to_owned());
+
+        let db = database(&app.database_url);
+        let reads = persistence::DieselApplicationReads::new(db.clone());
+        assert_eq!(reads.is_async(), app.backend == Backend::Postgres, "async exactly on PostgreSQL");
+        reads.check().await.unwrap_or_else(|e| panic!("{e}"));
+        let store = persistence::DieselApplicationStore::new(db.clone());
+        let outbox = persistence::DieselOutbox::new(db);
+        let mut messages_seen = 0;
+        for number in &numbers {
+            let number = domain::application::ApplicationNumber::parse(number).unwrap_or_else(|e| panic!("{e}"));
+            let found = reads.find_with_messages(&number).await.unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("{number} is stored"));
+            let stored = store.find(&number).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(Some(&found.application), stored.as_ref(), "{number}");
+            assert!(!found.application.timeline.is_empty(), "{number} has its timeline");
+            let messages = outbox.messages_of(&number, false).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(found.messages, messages, "{number}");
+            messages_seen += messages.len();
+        }
+        // Both submissions told the applicant by SMS, the second by e-mail too.
+        assert!(messages_seen >= 3, "{messages_seen} messages");
+        let nobody = domain::application::ApplicationNumber::parse("MD-2026-999999").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reads.find_with_messages(&nobody).await.ok(), Some(None));
+
+        let resident_pin = domain::identity::Pin::parse(demo::RESIDENT).unwrap_or_else(|e| panic!("{e}"));
+        let business_pin = domain::identity::Pin::parse(demo::BUSINESS_REPRESENTATIVE).unwrap_or_else(|e| panic!("{e}"));
+        let business_tin = domain::identity::Tin::parse(demo::BUSINESS).ok();
+        let mut queries = Vec::new();
+        for (applicant, acting_for) in [(resident_pin.clone(), None), (business_pin, business_tin), (resident_pin, domain::identity::Tin::parse(demo::BUSINESS).ok())] {
+            for status in [None, Some(domain::status::Status::Draft), Some(domain::status::Status::Submitted)] {
+                for kind in [None, Some(domain::application::ApplicationKind::MeterDamageInvestigation)] {
+                    queries.push(ApplicationQuery { applicant: applicant.clone(), acting_for: acting_for.clone(), status, kind, limit: 1, after: None });
+                }
+            }
+        }
+        let mut pages = 0;
+        for mut query in queries {
+            loop {
+                let read = reads.list(&query).await.unwrap_or_else(|e| panic!("{e}"));
+                let stored = store.list(&query).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(read, stored, "{query:?}");
+                pages += 1;
+                match read.next_after {
+                    Some(after) => query.after = Some(after),
+                    None => break,
+                }
+            }
+        }
+        assert!(pages > 18, "the resident's applications span pages ({pages} pages)");
+    }
+}

@@ -7,7 +7,7 @@ use crate::problem::{ApiError, ErrorCode};
 use crate::responses::{ApplicationList, ApplicationSummary, ApplicationView};
 use crate::routes::application_number;
 use crate::routes::with_etag;
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, awaited, blocking};
 use crate::steps::{AccountSelection, Contact, Property, StepFields, SubscriberSelection};
 use crate::translations::accept_language;
 use crate::vocabulary::{ApplicationKind, Status};
@@ -315,25 +315,18 @@ pub async fn get_application(
     crate::translations::Preferred(language): crate::translations::Preferred,
 ) -> Result<HttpResponse, ApiError> {
     let number = application_number(&path)?;
-    let outbox = state.outbox.clone();
-    let (application, role) = match caller {
-        Caller::Applicant(principal) => {
-            let service = state.service.clone();
-            let applicant = principal.applicant();
-            let application = blocking(move || service.get(&applicant, &number)).await?;
-            (application, Role::Applicant)
-        }
-        Caller::Staff(staff) => {
-            let back_office = state.back_office.clone();
-            let role = staff.role;
-            let application = blocking(move || back_office.get(&staff, &number)).await?;
-            (application, role)
-        }
+    let (found, role) = match caller {
+        Caller::Applicant(principal) => (
+            awaited(state.reads.own(&principal.applicant(), &number)).await?,
+            Role::Applicant,
+        ),
+        Caller::Staff(staff) => (
+            awaited(state.reads.for_staff(&staff, &number)).await?,
+            staff.role,
+        ),
     };
-    let mut view = ApplicationView::new(&application, role, language);
-    let read = application.number.clone();
-    let messages = blocking(move || Ok(outbox.messages_of(&read, false)?)).await?;
-    view.attach_notifications(&application, &messages, role);
+    let mut view = ApplicationView::new(&found.application, role, language);
+    view.attach_notifications(&found.application, &found.messages, role);
     Ok(with_etag(view))
 }
 
@@ -414,8 +407,7 @@ pub async fn list_my_applications(
         limit,
         after,
     };
-    let service = state.service.clone();
-    let page = blocking(move || service.list(&store_query)).await?;
+    let page = awaited(state.reads.my_applications(&store_query)).await?;
     Ok(web::Json(ApplicationList {
         items: page
             .items

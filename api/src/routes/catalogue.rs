@@ -216,6 +216,7 @@ pub async fn metrics(
     // scraping (`eservices_outbox_readable 0` says so).
     let snapshot = web::block(move || crate::metrics::Snapshot {
         pool: Some(database.pool_state()),
+        read_pool: database.read_pool_state(),
         outbox: outbox.backlog().ok(),
         outside: integrations::calls::counts(),
     })

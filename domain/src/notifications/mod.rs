@@ -379,6 +379,29 @@ impl DeliveryStatus {
     }
 }
 
+/// A message as the timeline and the delivery log show it: the SMS, e-mail or webhook one event
+/// of an application raised, and where its delivery stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    pub id: i64,
+    pub application: ApplicationNumber,
+    pub department: Option<String>,
+    pub event_id: String,
+    pub event_type: EventType,
+    pub occurred_at: DateTime<Utc>,
+    pub channel: Channel,
+    pub recipient: String,
+    pub subscription_id: Option<i64>,
+    pub fallback_of: Option<i64>,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
 /// What one attempt to send a message came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptOutcome {
