@@ -148,6 +148,10 @@ fn wrong_settings_stop_the_service_naming_the_setting() {
             write("range.toml", "REQUEST_TIMEOUT_SECONDS = 0\n"),
             "REQUEST_TIMEOUT_SECONDS=\"0\" is not valid: 1 to 300",
         ),
+        (
+            write("reads.toml", "DATABASE_ASYNC_READS = \"sometimes\"\n"),
+            "DATABASE_ASYNC_READS=\"sometimes\" is not valid: true or false",
+        ),
     ];
     for (file, expected) in &cases {
         let output = run(&["--config", file, "migrate"], &[]);

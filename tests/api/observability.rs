@@ -91,6 +91,14 @@ on_both_backends! {
         // The pool and the outbox, read at scrape time.
         assert_eq!(count("eservices_db_pool_max_connections"), f64::from(app.settings.database_pool_size));
         assert!(count(r#"eservices_db_pool_connections{state="idle"}"#) >= 1.0 || count(r#"eservices_db_pool_connections{state="in-use"}"#) >= 1.0);
+        // The async pool of the hot reads: on PostgreSQL only, as large as the other.
+        match app.backend {
+            Backend::Postgres => {
+                assert_eq!(count("eservices_db_read_pool_max_connections"), f64::from(app.settings.database_pool_size));
+                assert!(count(r#"eservices_db_read_pool_connections{state="idle"}"#) >= 1.0, "the start-up's check left a connection");
+            }
+            Backend::Sqlite => assert!(!samples.keys().any(|s| s.starts_with("eservices_db_read_pool")), "no read pool on SQLite"),
+        }
         assert_eq!(count("eservices_outbox_readable"), 1.0);
         assert!(count(r#"eservices_outbox_messages{status="queued"}"#) >= 0.0);
         assert!(count(r#"eservices_outbox_messages{status="failed"}"#) >= 0.0);
@@ -276,4 +284,28 @@ async fn each_request_leaves_one_json_line_with_its_duration() {
         !text.contains("MD-2026-000123"),
         "the path's value was logged:\n{text}"
     );
+}
+
+/// `DATABASE_ASYNC_READS=false` on PostgreSQL: the hot reads run on the blocking pool, answer
+/// the same, and no read pool is opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hot_reads_can_be_kept_on_the_blocking_pool_on_postgres() {
+    let Some(app) = spawn_app_with(
+        Backend::Postgres,
+        &[("DATABASE_ASYNC_READS", "false")],
+    )
+    .await
+    else {
+        return;
+    };
+    let token = app.token(demo::RESIDENT, None).await;
+    let created = app.create(&token, serde_json::json!({"kind": "account-change"})).await;
+    let number = created.assert_status(201)["number"].as_str().unwrap_or_default().to_owned();
+    let list = app.get("/api/v1/me/applications", Some(&token)).await;
+    assert_eq!(list.assert_status(200)["total"], serde_json::json!(1));
+    let read = app.get(&format!("/api/v1/applications/{number}"), Some(&token)).await;
+    assert_eq!(read.assert_status(200)["number"], serde_json::json!(number));
+    let samples = scrape(&app, None).await;
+    assert!(!samples.keys().any(|s| s.starts_with("eservices_db_read_pool")), "no read pool");
+    assert!(samples.contains_key("eservices_db_pool_max_connections"));
 }
