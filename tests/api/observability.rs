@@ -290,22 +290,30 @@ async fn each_request_leaves_one_json_line_with_its_duration() {
 /// the same, and no read pool is opened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hot_reads_can_be_kept_on_the_blocking_pool_on_postgres() {
-    let Some(app) = spawn_app_with(
-        Backend::Postgres,
-        &[("DATABASE_ASYNC_READS", "false")],
-    )
-    .await
+    let Some(app) = spawn_app_with(Backend::Postgres, &[("DATABASE_ASYNC_READS", "false")]).await
     else {
         return;
     };
     let token = app.token(demo::RESIDENT, None).await;
-    let created = app.create(&token, serde_json::json!({"kind": "account-change"})).await;
-    let number = created.assert_status(201)["number"].as_str().unwrap_or_default().to_owned();
+    let created = app
+        .create(&token, serde_json::json!({"kind": "account-change"}))
+        .await;
+    let number = created.assert_status(201)["number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let list = app.get("/api/v1/me/applications", Some(&token)).await;
     assert_eq!(list.assert_status(200)["total"], serde_json::json!(1));
-    let read = app.get(&format!("/api/v1/applications/{number}"), Some(&token)).await;
+    let read = app
+        .get(&format!("/api/v1/applications/{number}"), Some(&token))
+        .await;
     assert_eq!(read.assert_status(200)["number"], serde_json::json!(number));
     let samples = scrape(&app, None).await;
-    assert!(!samples.keys().any(|s| s.starts_with("eservices_db_read_pool")), "no read pool");
+    assert!(
+        !samples
+            .keys()
+            .any(|s| s.starts_with("eservices_db_read_pool")),
+        "no read pool"
+    );
     assert!(samples.contains_key("eservices_db_pool_max_connections"));
 }
