@@ -153,6 +153,22 @@ pub fn document_links(settings: &Settings) -> Result<DocumentLinks, StartupError
     ))
 }
 
+/// The state of one HTTP worker: the shared one with the worker's own async read pool (see
+/// `persistence::connection::ReadPools`). Should that pool not build, the worker reads on the
+/// start-up's pool, and says so.
+fn worker_state(shared: &web::Data<AppState>, workers: usize) -> web::Data<AppState> {
+    match persistence::DieselApplicationReads::for_worker(shared.database.clone(), workers) {
+        Ok(reads) => web::Data::new(AppState {
+            reads: domain::reads::ApplicationReading::new(reads),
+            ..AppState::clone(shared)
+        }),
+        Err(error) => {
+            tracing::error!(%error, "the worker's read pool: the shared one is used");
+            shared.clone()
+        }
+    }
+}
+
 /// A built application, listening.
 pub struct Application {
     port: u16,
@@ -247,7 +263,7 @@ impl Application {
             renderer: Arc::new(PdfRenderer::new().map_err(StartupError::Documents)?),
         };
         let document_links = document_links(&settings)?;
-        let reads = persistence::DieselApplicationReads::new(database.clone());
+        let reads = persistence::DieselApplicationReads::new(database.clone())?;
         reads.check().await.map_err(|error| {
             StartupError::Database(persistence::DatabaseError::Connect(format!(
                 "the async read pool: {}; DATABASE_ASYNC_READS=false reads on the blocking pool",
@@ -295,6 +311,10 @@ impl Application {
         let mode = settings.mode;
         let body_limit = BodyLimit(settings.max_body_bytes);
         let state = web::Data::new(state);
+        // actix's own default, to share the read connections out between the workers.
+        let workers = settings.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
         let authenticator = web::Data::new(authenticator);
         let dev_issuer = dev_issuer.map(web::Data::new);
         let cors_origins = settings.cors_allowed_origins.clone();
@@ -331,7 +351,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(crate::metrics::record))
                 .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
                 .app_data(metrics.clone())
-                .app_data(state.clone())
+                .app_data(worker_state(&state, workers))
                 .app_data(authenticator.clone())
                 .app_data(route_table.clone())
                 .app_data(web::Data::new(body_limit))

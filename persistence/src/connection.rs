@@ -7,6 +7,8 @@ use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use domain::ports::Unavailable;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A connection to either backend.
@@ -248,7 +250,79 @@ pub struct Database {
     pool: Pool,
     backend: Backend,
     lock_timeout: Option<Duration>,
-    read_pool: Option<crate::reads::ReadPool>,
+    read_pools: Option<Arc<ReadPools>>,
+}
+
+/// The async pools of the hot reads: how they are made, and the ones made. The HTTP server makes
+/// one a worker, so that a connection's driver task runs on the thread of the requests that use
+/// it (a pool shared by the workers would have each read on another worker's connection wake
+/// that worker too). They share `DATABASE_POOL_SIZE` between them.
+pub struct ReadPools {
+    url: String,
+    options: PoolOptions,
+    /// How many pools were made for workers, to share the size out.
+    workers_served: AtomicUsize,
+    /// Weakly: a worker's pool closes with the worker.
+    made: Mutex<Vec<deadpool::managed::WeakPool<ReadManager>>>,
+}
+
+type ReadManager =
+    diesel_async::pooled_connection::AsyncDieselConnectionManager<diesel_async::AsyncPgConnection>;
+
+impl std::fmt::Debug for ReadPools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadPools")
+            .field("max_size", &self.options.max_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadPools {
+    /// One pool with all of `DATABASE_POOL_SIZE` (the start-up's check, tests, tools), not
+    /// among the pools `/metrics` shows.
+    pub fn whole(&self) -> Result<crate::reads::ReadPool, DatabaseError> {
+        read_pool(&self.url, self.options)
+    }
+
+    /// The next worker's pool out of `workers`: the size shared out so that the first
+    /// `workers` pools hold `DATABASE_POOL_SIZE` together (each at least one).
+    pub fn for_worker(&self, workers: usize) -> Result<crate::reads::ReadPool, DatabaseError> {
+        let workers = workers.max(1);
+        let index = self.workers_served.fetch_add(1, Ordering::Relaxed) % workers;
+        let max = usize::try_from(self.options.max_size).unwrap_or(usize::MAX);
+        let share = max / workers + usize::from(index < max % workers);
+        let pool = read_pool(
+            &self.url,
+            PoolOptions {
+                max_size: u32::try_from(share.max(1)).unwrap_or(u32::MAX),
+                ..self.options
+            },
+        )?;
+        if let Ok(mut made) = self.made.lock() {
+            made.retain(|weak| weak.upgrade().is_some());
+            made.push(pool.weak());
+        }
+        Ok(pool)
+    }
+
+    /// The connections of all the pools open now (`/metrics`).
+    pub fn state(&self) -> PoolState {
+        let mut state = PoolState {
+            open: 0,
+            idle: 0,
+            max: 0,
+        };
+        if let Ok(made) = self.made.lock() {
+            for pool in made.iter().filter_map(deadpool::managed::WeakPool::upgrade) {
+                let status = pool.status();
+                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                state.open = state.open.saturating_add(count(status.size));
+                state.idle = state.idle.saturating_add(count(status.available));
+                state.max = state.max.saturating_add(count(status.max_size));
+            }
+        }
+        state
+    }
 }
 
 impl std::fmt::Debug for Database {
@@ -277,9 +351,14 @@ impl Database {
             .test_on_check_out(true)
             .build(manager)
             .map_err(|error| DatabaseError::Connect(error.to_string()))?;
-        let read_pool = match backend {
+        let read_pools = match backend {
             Backend::Postgres if options.async_reads && !requires_tls(url) => {
-                Some(read_pool(url, options)?)
+                Some(Arc::new(ReadPools {
+                    url: url.to_owned(),
+                    options,
+                    workers_served: AtomicUsize::new(0),
+                    made: Mutex::new(Vec::new()),
+                }))
             }
             Backend::Postgres if options.async_reads => {
                 tracing::info!(
@@ -293,25 +372,18 @@ impl Database {
             pool,
             backend,
             lock_timeout: options.lock_timeout,
-            read_pool,
+            read_pools,
         })
     }
 
-    /// The async pool of the hot reads, when they have one.
-    pub fn read_pool(&self) -> Option<&crate::reads::ReadPool> {
-        self.read_pool.as_ref()
+    /// The async pools of the hot reads, when they have them (PostgreSQL, not over TLS).
+    pub fn read_pools(&self) -> Option<&ReadPools> {
+        self.read_pools.as_deref()
     }
 
-    /// The async read pool's connections now (`/metrics`), when there is one.
+    /// The async read pools' connections now (`/metrics`), when there are any.
     pub fn read_pool_state(&self) -> Option<PoolState> {
-        self.read_pool.as_ref().map(|pool| {
-            let status = pool.status();
-            PoolState {
-                open: u32::try_from(status.size).unwrap_or(u32::MAX),
-                idle: u32::try_from(status.available).unwrap_or(u32::MAX),
-                max: u32::try_from(status.max_size).unwrap_or(u32::MAX),
-            }
-        })
+        self.read_pools.as_ref().map(|pools| pools.state())
     }
 
     pub fn backend(&self) -> Backend {
@@ -501,6 +573,32 @@ pub fn unavailable(error: &diesel::result::Error) -> Unavailable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_workers_share_the_read_connections_out_and_metrics_see_the_live_pools() {
+        let pools = ReadPools {
+            // Pools connect when first used: none is opened here.
+            url: "postgres://nobody@127.0.0.1:9/none".to_owned(),
+            options: PoolOptions::default(),
+            workers_served: AtomicUsize::new(0),
+            made: Mutex::new(Vec::new()),
+        };
+        let made: Vec<_> = (0..3).filter_map(|_| pools.for_worker(3).ok()).collect();
+        let sizes: Vec<usize> = made.iter().map(|p| p.status().max_size).collect();
+        assert_eq!(sizes, [4, 3, 3], "10 shared out by 3");
+        assert_eq!(pools.state().max, 10);
+        assert_eq!(pools.state().open, 0);
+        drop(made);
+        assert_eq!(pools.state().max, 0, "a worker's pool goes with it");
+        let more_workers_than_connections = (0..12)
+            .map(|_| pools.for_worker(12).map(|p| p.status().max_size))
+            .collect::<Result<Vec<_>, _>>()
+            .ok();
+        assert!(
+            more_workers_than_connections.is_some_and(|sizes| sizes.iter().all(|size| *size >= 1))
+        );
+        assert_eq!(pools.whole().map(|p| p.status().max_size).ok(), Some(10));
+    }
 
     #[test]
     fn only_urls_that_insist_on_tls_keep_the_reads_off_the_async_driver() {

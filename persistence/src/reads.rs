@@ -3,7 +3,9 @@
 //!
 //! On PostgreSQL they run on diesel-async: the request's worker awaits the answer instead of
 //! handing the work to a blocking thread and back, and the statements of one read are pipelined
-//! on one connection (sent together, answered in one round trip). On SQLite, whose driver
+//! on one connection (sent together, answered in one round trip). Each HTTP worker has a pool
+//! of its own (`connection::ReadPools`), so that a connection is driven on the thread whose
+//! requests use it. On SQLite, whose driver
 //! blocks, and where PostgreSQL is reached only over TLS, they run on the blocking pool through
 //! the sync store. Both run the same SQL: the queries are the macros of `applications` and
 //! `outbox`.
@@ -12,7 +14,7 @@ use crate::applications::{
     ApplicationRow, DieselApplicationStore, SummaryRow, TimelineRow, application_by_number,
     my_applications, my_applications_page, page_of, timeline_by_number, to_domain,
 };
-use crate::connection::{Database, unavailable};
+use crate::connection::{Database, DatabaseError, ReadPools, unavailable};
 use crate::outbox::{
     DieselOutbox, ViewRow, event_columns, message_columns, messages_by_number, to_view,
     view_columns,
@@ -53,17 +55,29 @@ impl std::fmt::Debug for DieselApplicationReads {
 }
 
 impl DieselApplicationReads {
-    /// Async when the database has a read pool (PostgreSQL, see `Database::connect`), otherwise
-    /// on the blocking pool.
-    pub fn new(db: Database) -> Self {
-        let inner = match db.read_pool() {
-            Some(pool) => Inner::Async(pool.clone()),
+    /// Async when the database has read pools (PostgreSQL, see `Database::connect`), with one
+    /// pool of the whole size; otherwise on the blocking pool.
+    pub fn new(db: Database) -> Result<Self, DatabaseError> {
+        Self::with_pool(db, ReadPools::whole)
+    }
+
+    /// The reads of one of `workers` HTTP workers: its own share of the async connections.
+    pub fn for_worker(db: Database, workers: usize) -> Result<Self, DatabaseError> {
+        Self::with_pool(db, |pools| pools.for_worker(workers))
+    }
+
+    fn with_pool(
+        db: Database,
+        make: impl FnOnce(&ReadPools) -> Result<ReadPool, DatabaseError>,
+    ) -> Result<Self, DatabaseError> {
+        let inner = match db.read_pools() {
+            Some(pools) => Inner::Async(make(pools)?),
             None => Inner::Blocking {
                 store: DieselApplicationStore::new(db.clone()),
                 outbox: DieselOutbox::new(db),
             },
         };
-        Self { inner }
+        Ok(Self { inner })
     }
 
     /// Whether the reads are awaited on an async driver (rather than run on the blocking pool).
@@ -71,12 +85,20 @@ impl DieselApplicationReads {
         matches!(self.inner, Inner::Async(_))
     }
 
-    /// Takes one connection of the async pool, so that a URL the async driver cannot use
+    /// Opens one connection of the async pool, so that a URL the async driver cannot use
     /// (a password only in `~/.pgpass`, say) stops the start-up with the driver's own message
     /// instead of failing every read later. Nothing to check on the blocking pool.
+    ///
+    /// The connection is closed, not kept: its driver task runs on the runtime that opened it,
+    /// and one opened by the start-up would have every read on it wake that runtime's threads
+    /// as well as the HTTP worker's.
     pub async fn check(&self) -> Result<(), Unavailable> {
         match &self.inner {
-            Inner::Async(pool) => pool.get().await.map(drop).map_err(|e| pool_unavailable(&e)),
+            Inner::Async(pool) => {
+                let connection = pool.get().await.map_err(|e| pool_unavailable(&e))?;
+                drop(deadpool::managed::Object::take(connection));
+                Ok(())
+            }
             Inner::Blocking { .. } => Ok(()),
         }
     }

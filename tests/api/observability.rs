@@ -95,7 +95,7 @@ on_both_backends! {
         match app.backend {
             Backend::Postgres => {
                 assert_eq!(count("eservices_db_read_pool_max_connections"), f64::from(app.settings.database_pool_size));
-                assert!(count(r#"eservices_db_read_pool_connections{state="idle"}"#) >= 1.0, "the start-up's check left a connection");
+                assert!(count(r#"eservices_db_read_pool_connections{state="idle"}"#) >= 1.0, "the read above left its connection");
             }
             Backend::Sqlite => assert!(!samples.keys().any(|s| s.starts_with("eservices_db_read_pool")), "no read pool on SQLite"),
         }

@@ -546,7 +546,7 @@ on_both_backends! {
         numbers.push(made_for_business.assert_status(201)["number"].as_str().unwrap_or_default().to_owned());
 
         let db = database(&app.database_url);
-        let reads = persistence::DieselApplicationReads::new(db.clone());
+        let reads = persistence::DieselApplicationReads::new(db.clone()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(reads.is_async(), app.backend == Backend::Postgres, "async exactly on PostgreSQL");
         reads.check().await.unwrap_or_else(|e| panic!("{e}"));
         let store = persistence::DieselApplicationStore::new(db.clone());
