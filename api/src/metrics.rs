@@ -223,54 +223,22 @@ impl Metrics {
             );
         }
         if let Some(pool) = snapshot.pool {
-            header(
+            pool_gauges(
                 &mut out,
-                "eservices_db_pool_connections",
-                "gauge",
+                "eservices_db_pool",
                 "Database connections of this instance's pool, by state.",
-            );
-            let busy = pool.open.saturating_sub(pool.idle);
-            let _ = writeln!(
-                out,
-                "eservices_db_pool_connections{{state=\"in-use\"}} {busy}"
-            );
-            let _ = writeln!(
-                out,
-                "eservices_db_pool_connections{{state=\"idle\"}} {}",
-                pool.idle
-            );
-            header(
-                &mut out,
-                "eservices_db_pool_max_connections",
-                "gauge",
                 "The most connections the pool opens (DATABASE_POOL_SIZE).",
+                pool,
             );
-            let _ = writeln!(out, "eservices_db_pool_max_connections {}", pool.max);
         }
         if let Some(pool) = snapshot.read_pool {
-            header(
+            pool_gauges(
                 &mut out,
-                "eservices_db_read_pool_connections",
-                "gauge",
-                "Async database connections of this instance's read pool (My applications, an application's page), by state.",
+                "eservices_db_read_pool",
+                "Async database connections of this instance's read pools (My applications, an application's page; one a worker), by state.",
+                "The most connections the read pools open together (DATABASE_POOL_SIZE).",
+                pool,
             );
-            let busy = pool.open.saturating_sub(pool.idle);
-            let _ = writeln!(
-                out,
-                "eservices_db_read_pool_connections{{state=\"in-use\"}} {busy}"
-            );
-            let _ = writeln!(
-                out,
-                "eservices_db_read_pool_connections{{state=\"idle\"}} {}",
-                pool.idle
-            );
-            header(
-                &mut out,
-                "eservices_db_read_pool_max_connections",
-                "gauge",
-                "The most connections the read pool opens (DATABASE_POOL_SIZE).",
-            );
-            let _ = writeln!(out, "eservices_db_read_pool_max_connections {}", pool.max);
         }
         header(
             &mut out,
@@ -339,6 +307,24 @@ impl Metrics {
         );
         out
     }
+}
+
+/// A pool's `{family}_connections{state}` and `{family}_max_connections` gauges.
+fn pool_gauges(
+    out: &mut String,
+    family: &str,
+    connections_help: &str,
+    max_help: &str,
+    pool: persistence::PoolState,
+) {
+    let connections = format!("{family}_connections");
+    header(out, &connections, "gauge", connections_help);
+    let busy = pool.open.saturating_sub(pool.idle);
+    let _ = writeln!(out, "{connections}{{state=\"in-use\"}} {busy}");
+    let _ = writeln!(out, "{connections}{{state=\"idle\"}} {}", pool.idle);
+    let max = format!("{family}_max_connections");
+    header(out, &max, "gauge", max_help);
+    let _ = writeln!(out, "{max} {}", pool.max);
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -485,3 +485,61 @@ async fn idle_connections_are_kept_open_for_the_configured_time() {
         }
     }
 }
+
+/// A hot read cut off by the request timeout while PostgreSQL still works on it (here: waits
+/// for a lock) leaves the reads answering right: the answers that come late on its async
+/// connection (one a worker here) are never taken for the next read's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_read_cut_off_by_the_timeout_leaves_its_connection_answering_right_on_postgres() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let overrides = [
+        ("REQUEST_TIMEOUT_SECONDS", "1"),
+        ("DATABASE_POOL_SIZE", "2"),
+    ];
+    let Some(app) = spawn_app_with(Backend::Postgres, &overrides).await else {
+        return;
+    };
+    let token = app.token(demo::RESIDENT, None).await;
+    let created = app.create(&token, json!({"kind": "account-change"})).await;
+    let number = created.assert_status(201)["number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let detail = format!("/api/v1/applications/{number}");
+    // Both workers' connections are open and used once.
+    for _ in 0..4 {
+        app.get("/api/v1/me/applications", Some(&token))
+            .await
+            .assert_status(200);
+    }
+    let mut blocker =
+        diesel::PgConnection::establish(&app.database_url).unwrap_or_else(|e| panic!("{e}"));
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE applications IN ACCESS EXCLUSIVE MODE")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cut = futures_util::future::join_all((0..4).map(|i| {
+        let path = if i % 2 == 0 {
+            "/api/v1/me/applications".to_owned()
+        } else {
+            detail.clone()
+        };
+        let (app, token) = (&app, &token);
+        async move { app.get(&path, Some(token)).await }
+    }))
+    .await;
+    for reply in &cut {
+        reply.assert_problem(503, "request-timeout");
+    }
+    blocker
+        .batch_execute("ROLLBACK")
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..6 {
+        let list = app.get("/api/v1/me/applications", Some(&token)).await;
+        let body = list.assert_status(200);
+        assert_eq!(body["total"], json!(1));
+        assert_eq!(body["items"][0]["number"], json!(number));
+        let read = app.get(&detail, Some(&token)).await;
+        assert_eq!(read.assert_status(200)["number"], json!(number));
+    }
+}
