@@ -59,6 +59,14 @@ pub fn set_reader(reader: Reader) {
     });
 }
 
+/// When the request's work must be done, if it has a deadline.
+pub fn deadline() -> Option<tokio::time::Instant> {
+    REQUEST
+        .try_with(|context| context.lock().ok().and_then(|c| c.deadline))
+        .ok()
+        .flatten()
+}
+
 /// The request's context, to carry onto a blocking thread.
 pub fn capture() -> Option<ReadContext> {
     REQUEST

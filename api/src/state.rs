@@ -51,15 +51,11 @@ where
             crate::read_context::run_with(context, work)
         })
     });
-    let done = match deadline {
-        // The work goes on on its thread; what it commits stays, and an Idempotency-Key keeps a
-        // retry from running it twice.
-        Some(deadline) => tokio::time::timeout_at(deadline, work)
-            .await
-            .map_err(|_| timed_out())?,
-        None => work.await,
-    };
-    done.map_err(|_| ApiError::internal("a blocking task was cancelled"))?
+    // At the deadline the work goes on on its thread; what it commits stays, and an
+    // Idempotency-Key keeps a retry from running it twice.
+    before_deadline(deadline, work)
+        .await?
+        .map_err(|_| ApiError::internal("a blocking task was cancelled"))?
         .map_err(ApiError::from)
 }
 
@@ -68,22 +64,26 @@ where
 pub async fn awaited<T>(
     work: impl std::future::Future<Output = Result<T, ServiceError>>,
 ) -> Result<T, ApiError> {
-    let deadline = crate::read_context::capture().and_then(|c| c.deadline);
-    let done = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, work)
-            .await
-            .map_err(|_| timed_out())?,
-        None => work.await,
-    };
-    done.map_err(ApiError::from)
+    before_deadline(crate::read_context::deadline(), work)
+        .await?
+        .map_err(ApiError::from)
 }
 
-fn timed_out() -> ApiError {
-    tracing::warn!("request timed out");
-    ApiError::new(
-        ErrorCode::RequestTimeout,
-        "the request took too long; try again shortly",
-    )
+/// `work`'s output, or 503 `request-timeout` when the request's deadline comes first.
+async fn before_deadline<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    work: F,
+) -> Result<F::Output, ApiError> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, work).await.map_err(|_| {
+            tracing::warn!("request timed out");
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                "the request took too long; try again shortly",
+            )
+        }),
+        None => Ok(work.await),
+    }
 }
 
 /// A clock that stands still (development only: demos and tests of due times).

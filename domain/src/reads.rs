@@ -55,11 +55,8 @@ impl<R: ApplicationReads> ApplicationReading<R> {
         applicant: &Applicant,
         number: &ApplicationNumber,
     ) -> Result<ApplicationWithMessages, ServiceError> {
-        self.reads
-            .find_with_messages(number)
-            .await?
-            .filter(|found| found.application.belongs_to(applicant))
-            .ok_or(ServiceError::ApplicationNotFound)
+        self.readable(number, |application| application.belongs_to(applicant))
+            .await
     }
 
     /// An application as staff may see it: an operator their department's, a supervisor any
@@ -69,10 +66,20 @@ impl<R: ApplicationReads> ApplicationReading<R> {
         staff: &Staff,
         number: &ApplicationNumber,
     ) -> Result<ApplicationWithMessages, ServiceError> {
+        self.readable(number, |application| staff.may_see(application))
+            .await
+    }
+
+    /// The application if `may_read` allows it, else (or when there is none) not found.
+    async fn readable(
+        &self,
+        number: &ApplicationNumber,
+        may_read: impl FnOnce(&Application) -> bool,
+    ) -> Result<ApplicationWithMessages, ServiceError> {
         self.reads
             .find_with_messages(number)
             .await?
-            .filter(|found| staff.may_see(&found.application))
+            .filter(|found| may_read(&found.application))
             .ok_or(ServiceError::ApplicationNotFound)
     }
 

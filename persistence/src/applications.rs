@@ -886,6 +886,15 @@ pub(crate) fn page_of(
     } else {
         None
     };
+    summary_page(total, rows, next_after)
+}
+
+/// A page of the lists (My applications, the inbox) from its rows.
+fn summary_page(
+    total: i64,
+    rows: Vec<SummaryRow>,
+    next_after: Option<i64>,
+) -> Result<ApplicationPage, Unavailable> {
     let items = rows
         .into_iter()
         .map(to_summary)
@@ -1256,15 +1265,8 @@ impl ApplicationStore for DieselApplicationStore {
                 .map_err(|e| unavailable(&e))?;
             (total, rows)
         });
-        let items = rows
-            .into_iter()
-            .map(to_summary)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(ApplicationPage {
-            items,
-            total: u64::try_from(total).unwrap_or_default(),
-            next_after: None,
-        })
+        // The inbox pages by offset: no cursor.
+        summary_page(total, rows, None)
     }
 
     fn counts(

@@ -533,7 +533,6 @@ impl Drop for SetupLock {
     }
 }
 
-/// Maps a diesel error that is not a business outcome to `Unavailable`.
 /// Whether a PostgreSQL URL insists on TLS (`sslmode=require`, `verify-ca`, `verify-full`),
 /// which the async driver here does not speak; libpq's default (`prefer`) falls back to plain.
 fn requires_tls(url: &str) -> bool {
@@ -563,6 +562,7 @@ fn read_pool(url: &str, options: PoolOptions) -> Result<crate::reads::ReadPool, 
         .map_err(|error| DatabaseError::Connect(error.to_string()))
 }
 
+/// Maps a diesel error that is not a business outcome to `Unavailable`.
 pub fn unavailable(error: &diesel::result::Error) -> Unavailable {
     Unavailable {
         system: "database",
