@@ -102,8 +102,15 @@ pub(crate) struct ApplicationRow {
 }
 
 /// The columns a use case writes: everything but the id, the number and the creation time.
+// `treat_none_as_default_value = false` on the inserts here: a column left out as DEFAULT would
+// make the INSERT's text depend on which fields are empty, and diesel then prepares it anew on
+// every call (no column written here has a default other than NULL).
 #[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = applications, treat_none_as_null = true)]
+#[diesel(
+    table_name = applications,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 struct ApplicationChanges {
     status: String,
     subscriber_type: Option<String>,
@@ -187,7 +194,7 @@ pub(crate) fn to_summary(row: SummaryRow) -> Result<ApplicationSummary, Unavaila
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = applications)]
+#[diesel(table_name = applications, treat_none_as_default_value = false)]
 struct ApplicationIdentity<'a> {
     number: &'a str,
     kind: &'a str,
@@ -210,16 +217,17 @@ pub(crate) struct TimelineRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = application_timeline)]
-struct NewTimelineRow<'a> {
+#[diesel(table_name = application_timeline, treat_none_as_default_value = false)]
+// Owned: diesel keeps a fixed-size insert's statement by its type, which must then be 'static.
+struct NewTimelineRow {
     application_id: i64,
     at: NaiveDateTime,
-    actor_id: &'a str,
-    actor_role: &'a str,
-    action: &'a str,
-    from_status: Option<&'a str>,
-    to_status: &'a str,
-    comment: Option<&'a str>,
+    actor_id: String,
+    actor_role: &'static str,
+    action: &'static str,
+    from_status: Option<&'static str>,
+    to_status: &'static str,
+    comment: Option<String>,
 }
 
 fn changes_of(
@@ -777,24 +785,39 @@ fn insert_timeline(
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<NewTimelineRow<'_>> = entries
+    let rows: Vec<NewTimelineRow> = entries
         .iter()
         .map(|entry| NewTimelineRow {
             application_id,
             at: to_stored(entry.at),
-            actor_id: &entry.actor.id,
+            actor_id: entry.actor.id.clone(),
             actor_role: entry.actor.role.as_str(),
             action: entry.action.as_str(),
             from_status: entry.from.map(Status::as_str),
             to_status: entry.to.as_str(),
-            comment: entry.comment.as_deref(),
+            comment: entry.comment.clone(),
         })
         .collect();
     match conn {
-        DbConnection::Postgresql(pg) => diesel::insert_into(application_timeline::table)
-            .values(&rows)
-            .returning(TimelineRow::as_returning())
-            .get_results(pg),
+        // One or two entries are what the use cases write (two when created and submitted at
+        // once): as fixed-size rows their statement stays prepared on the connection, where a
+        // list's would be planned anew each time.
+        DbConnection::Postgresql(pg) => match <[NewTimelineRow; 1]>::try_from(rows) {
+            Ok(one) => diesel::insert_into(application_timeline::table)
+                .values(one)
+                .returning(TimelineRow::as_returning())
+                .get_results(pg),
+            Err(rows) => match <[NewTimelineRow; 2]>::try_from(rows) {
+                Ok(two) => diesel::insert_into(application_timeline::table)
+                    .values(two)
+                    .returning(TimelineRow::as_returning())
+                    .get_results(pg),
+                Err(rows) => diesel::insert_into(application_timeline::table)
+                    .values(&rows)
+                    .returning(TimelineRow::as_returning())
+                    .get_results(pg),
+            },
+        },
         DbConnection::Sqlite(sqlite) => rows
             .iter()
             .map(|row| {

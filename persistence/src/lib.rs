@@ -12,6 +12,7 @@ pub mod departments;
 pub mod idempotency;
 pub mod local_registries;
 pub mod outbox;
+mod prepared_sql;
 pub mod reads;
 pub mod schema;
 pub mod seed;

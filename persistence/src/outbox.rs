@@ -121,7 +121,7 @@ fn enqueue_on_postgres(
         .unzip();
     // Due at once by the real clock: the event's time may come from a fixed clock.
     let at = to_stored(Utc::now());
-    diesel::sql_query(STATEMENT)
+    crate::prepared_sql::prepared_sql(STATEMENT)
         .bind::<Text, _>(&public_id)
         .bind::<BigInt, _>(application_id)
         .bind::<Text, _>(event.event_type.as_str())

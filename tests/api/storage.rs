@@ -595,3 +595,98 @@ on_both_backends! {
         assert!(pages > 18, "the resident's applications span pages ({pages} pages)");
     }
 }
+
+// The statements of a submission stay prepared on their connection (PostgreSQL plans each
+// once, not at every call): two submissions on a pool of one connection leave the INSERT of the
+// application, of its two timeline entries and of the event with its messages each prepared
+// once. Diesel prepares a statement anew each time when its text varies with the values (a
+// DEFAULT for an empty field, a list of rows) or when it is `sql_query`.
+#[test]
+fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
+    use diesel::RunQueryDsl;
+    use domain::application::{Actor, NewApplication, Steps, TimelineEntry, Work};
+    use domain::identity::{Applicant, LoginMethod, Pin, Role};
+    use domain::ports::ApplicationStore;
+    use domain::status::{Action, Status};
+    let Some((url, _dir)) = fresh_database(Backend::Postgres) else {
+        eprintln!("TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    let db = Database::connect(
+        &url,
+        PoolOptions {
+            max_size: 1,
+            async_reads: false,
+            ..PoolOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    db.migrate().unwrap_or_else(|e| panic!("{e}"));
+    let store = persistence::DieselApplicationStore::new(db.clone());
+    let applicant = Applicant {
+        pin: Pin::parse(demo::RESIDENT).unwrap_or_else(|e| panic!("{e}")),
+        tin: None,
+        login_method: LoginMethod::AsanImza,
+    };
+    let contact = domain::contact::ContactInformation::parse(
+        &["050 123 45 67".to_owned()],
+        Some("abonent@example.az"),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let now = chrono::Utc::now();
+    let entry = |action, from, to| TimelineEntry {
+        at: now,
+        actor: Actor {
+            id: applicant.pin.to_string(),
+            role: Role::Applicant,
+        },
+        action,
+        from,
+        to,
+        comment: None,
+    };
+    for _ in 0..2 {
+        let created = store
+            .create(NewApplication {
+                status: Status::Submitted,
+                applicant: applicant.clone(),
+                steps: Steps::empty(domain::application::ApplicationKind::MeterDamageInvestigation),
+                contact: Some(contact.clone()),
+                work: Work::default(),
+                created_at: now,
+                submitted_at: Some(now),
+                timeline: vec![
+                    entry(Action::Create, None, Status::Draft),
+                    entry(Action::Submit, Some(Status::Draft), Status::Submitted),
+                ],
+                language: domain::notifications::Language::Az,
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(created.timeline.len(), 2);
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+    }
+    let mut conn = db.connection().unwrap_or_else(|e| panic!("{e}"));
+    let prepared: Vec<Prepared> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+        .load(&mut *conn)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for start in [
+        "INSERT INTO \"applications\"",
+        "INSERT INTO \"application_timeline\"",
+        "WITH event AS",
+    ] {
+        let found = prepared
+            .iter()
+            .filter(|p| p.statement.trim_start().starts_with(start))
+            .count();
+        assert_eq!(
+            found,
+            1,
+            "{start}… prepared {found} times; prepared: {:#?}",
+            prepared.iter().map(|p| &p.statement).collect::<Vec<_>>()
+        );
+    }
+}
