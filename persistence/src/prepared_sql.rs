@@ -7,7 +7,8 @@
 //! plans it once a connection, as it does the statements of diesel's own query builder.
 //!
 //! The text numbers its parameters `$1`, `$2`, … in the order they are bound; a parameter may be
-//! used more than once. The text holds no `$` anywhere else (no dollar quoting).
+//! used more than once. A `$` not followed by a number is sent as it is; a `$n` inside a string
+//! literal would be taken for a parameter, so the text keeps none there.
 
 use diesel::RunQueryDsl;
 use diesel::backend::Backend;
@@ -92,8 +93,9 @@ where
     }
 }
 
-/// The text cut at its parameters: the SQL before each `$n`, with `n - 1`, and the rest.
-fn pieces(text: &str) -> (Vec<(&str, usize)>, &str) {
+/// The text cut at its parameters: the SQL before each `$n`, with `n - 1` (none where the `$`
+/// is no parameter), and the rest.
+fn pieces(text: &str) -> (Vec<(&str, Option<usize>)>, &str) {
     let mut pieces = Vec::new();
     let mut rest = text;
     while let Some(dollar) = rest.find('$') {
@@ -101,11 +103,11 @@ fn pieces(text: &str) -> (Vec<(&str, usize)>, &str) {
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
         let Some(number) = after[..digits].parse::<usize>().ok().filter(|n| *n > 0) else {
             // Not a parameter: the text stays as it is (it is sent and PostgreSQL judges it).
-            pieces.push((&rest[..=dollar], usize::MAX));
+            pieces.push((&rest[..=dollar], None));
             rest = after;
             continue;
         };
-        pieces.push((&rest[..dollar], number - 1));
+        pieces.push((&rest[..dollar], Some(number - 1)));
         rest = &after[digits..];
     }
     (pieces, rest)
@@ -120,7 +122,7 @@ where
         let (pieces, rest) = pieces(self.text);
         for (sql, position) in pieces {
             out.push_sql(sql);
-            if position != usize::MAX {
+            if let Some(position) = position {
                 if position >= Binds::COUNT {
                     return Err(DieselError::QueryBuilderError(
                         format!(
@@ -157,10 +159,10 @@ mod tests {
         assert_eq!(
             cut,
             [
-                ("SELECT ", 0),
-                (", ", 1),
-                ("::TEXT[], ", 0),
-                (" WHERE x = ", 11)
+                ("SELECT ", Some(0)),
+                (", ", Some(1)),
+                ("::TEXT[], ", Some(0)),
+                (" WHERE x = ", Some(11))
             ]
         );
         assert_eq!(rest, "");
@@ -174,11 +176,7 @@ mod tests {
         let (cut, rest) = pieces("SELECT '$' || $1 || $0");
         assert_eq!(
             cut,
-            [
-                ("SELECT '$", usize::MAX),
-                ("' || ", 0),
-                (" || $", usize::MAX)
-            ]
+            [("SELECT '$", None), ("' || ", Some(0)), (" || $", None)]
         );
         assert_eq!(rest, "0");
     }
