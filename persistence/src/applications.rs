@@ -1,6 +1,6 @@
 //! The application store: applications and their timelines, one transaction per use case.
 
-use crate::connection::{Database, DbConnection, on_backend, unavailable};
+use crate::connection::{Backend, Database, DbConnection, on_backend, unavailable};
 use crate::idempotency;
 use crate::outbox;
 use crate::schema::{
@@ -957,15 +957,25 @@ fn committed_once(conn: &mut DbConnection) -> Result<(), WriteError> {
 }
 
 impl DieselApplicationStore {
-    /// Runs a write and turns a unique violation on the open-target index into
-    /// `OpenApplicationExists`, looked up after the failed transaction is rolled back.
+    /// Runs a write (in its transaction) and gives its error as the store's, see [`Self::guarded`].
     fn write_guarded<T>(
         &self,
         kind: ApplicationKind,
         target_key: Option<&str>,
         work: impl FnOnce(&mut DbConnection) -> Result<T, WriteError>,
     ) -> Result<T, StoreError> {
-        match self.db.write(work) {
+        self.guarded(kind, target_key, self.db.write(work))
+    }
+
+    /// The store's error of a write: a unique violation on the open-target index becomes
+    /// `OpenApplicationExists`, looked up after the failed write is rolled back.
+    fn guarded<T>(
+        &self,
+        kind: ApplicationKind,
+        target_key: Option<&str>,
+        result: Result<T, WriteError>,
+    ) -> Result<T, StoreError> {
+        match result {
             Ok(value) => Ok(value),
             Err(WriteError::Store(error)) => Err(error),
             Err(WriteError::Diesel(DieselError::DatabaseError(
@@ -988,51 +998,182 @@ impl DieselApplicationStore {
     }
 }
 
+/// The stored values of a new application with the number it is given.
+fn values_of<'a>(
+    new: &'a NewApplication,
+    number: &'a ApplicationNumber,
+) -> (ApplicationIdentity<'a>, ApplicationChanges) {
+    (
+        ApplicationIdentity {
+            number: number.as_str(),
+            kind: new.steps.kind().as_str(),
+            applicant_pin: new.applicant.pin.as_str(),
+            applicant_tin: new.applicant.tin.as_ref().map(Tin::as_str),
+            login_method: new.applicant.login_method.as_str(),
+            created_at: to_stored(new.created_at),
+        },
+        ApplicationChanges {
+            language: new.language.as_str().to_owned(),
+            ..changes_of(
+                new.status,
+                &new.steps,
+                new.contact.as_ref(),
+                &new.work,
+                to_stored(new.created_at),
+                new.submitted_at.map(to_stored),
+                1,
+            )
+        },
+    )
+}
+
+/// The row that inserting these values stores, as a read gives it back but for the id (which
+/// the domain does not see): the application as created is built from it, through the same
+/// conversion as a read's, without reading it back.
+fn as_inserted(identity: &ApplicationIdentity<'_>, changes: &ApplicationChanges) -> ApplicationRow {
+    ApplicationRow {
+        id: 0,
+        number: identity.number.to_owned(),
+        kind: identity.kind.to_owned(),
+        status: changes.status.clone(),
+        applicant_pin: identity.applicant_pin.to_owned(),
+        applicant_tin: identity.applicant_tin.map(str::to_owned),
+        login_method: identity.login_method.to_owned(),
+        subscriber_type: changes.subscriber_type.clone(),
+        subscriber_code: changes.subscriber_code.clone(),
+        head_code: changes.head_code.clone(),
+        metering_point_code: changes.metering_point_code.clone(),
+        damage_description: changes.damage_description.clone(),
+        change_variant: changes.change_variant.clone(),
+        property_district_code: changes.property_district_code.clone(),
+        property_registry_number: changes.property_registry_number.clone(),
+        property_registration_number: changes.property_registration_number.clone(),
+        property_type: changes.property_type.clone(),
+        debt_qapik: changes.debt_qapik,
+        debt_as_of: changes.debt_as_of,
+        debt_checked_at: changes.debt_checked_at,
+        mobile_numbers: changes.mobile_numbers.clone(),
+        email: changes.email.clone(),
+        district_code: changes.district_code.clone(),
+        department_code: changes.department_code.clone(),
+        assignee: changes.assignee.clone(),
+        due_at: changes.due_at,
+        visit_date: changes.visit_date,
+        visit_from: changes.visit_from,
+        visit_to: changes.visit_to,
+        damage_found: changes.damage_found,
+        damage_cause: changes.damage_cause.clone(),
+        act_number: changes.act_number.clone(),
+        meter_readings: changes.meter_readings.clone(),
+        result_text: changes.result_text.clone(),
+        rejection_reason: changes.rejection_reason.clone(),
+        correction_steps: changes.correction_steps.clone(),
+        correction_request: changes.correction_request.clone(),
+        decided_at: changes.decided_at,
+        created_at: identity.created_at,
+        updated_at: changes.updated_at,
+        submitted_at: changes.submitted_at,
+        version: changes.version,
+        language: changes.language.clone(),
+    }
+}
+
+/// Timeline entries as their rows store them.
+fn as_stored_timeline(entries: &[TimelineEntry]) -> Vec<TimelineRow> {
+    entries
+        .iter()
+        .map(|entry| TimelineRow {
+            at: to_stored(entry.at),
+            actor_id: entry.actor.id.clone(),
+            actor_role: entry.actor.role.as_str().to_owned(),
+            action: entry.action.as_str().to_owned(),
+            from_status: entry.from.map(|s| s.as_str().to_owned()),
+            to_status: entry.to.as_str().to_owned(),
+            comment: entry.comment.clone(),
+        })
+        .collect()
+}
+
+/// Creates the application on PostgreSQL: its number from the sequence, then the application,
+/// its timeline, events and messages in one statement (`create_on_postgres`), in a transaction
+/// only where an idempotency claim must be marked committed with it.
+fn create_on_postgres(
+    conn: &mut DbConnection,
+    new: &NewApplication,
+) -> Result<Application, WriteError> {
+    let kind = new.steps.kind();
+    let year = new.created_at.year();
+    // Outside any transaction: a sequence is not rolled back anyway.
+    let sequence = next_sequence(conn, kind.number_prefix(), year)?;
+    let number = ApplicationNumber::new(kind, year, sequence);
+    let values = values_of(new, &number);
+    let created = to_domain(
+        &as_inserted(&values.0, &values.1),
+        as_stored_timeline(&new.timeline),
+    )?;
+    let events = events_of(&created, &new.timeline, &[], created.language);
+    let write = |conn: &mut DbConnection| -> Result<(), WriteError> {
+        let DbConnection::Postgresql(pg) = conn else {
+            return Err(WriteError::Diesel(DieselError::QueryBuilderError(
+                "the one-statement create is PostgreSQL's".into(),
+            )));
+        };
+        let insert = diesel::insert_into(applications::table)
+            .values(&values)
+            .returning(applications::id);
+        crate::create_on_postgres::create(pg, insert, &new.timeline, &events)?;
+        Ok(())
+    };
+    if idempotency::is_claimed() {
+        conn.transaction(|conn| {
+            write(conn)?;
+            committed_once(conn)
+        })?;
+    } else {
+        write(conn)?;
+    }
+    Ok(created)
+}
+
+/// Creates the application on SQLite, inside the caller's transaction, a statement a row.
+fn create_row_by_row(
+    conn: &mut DbConnection,
+    new: &NewApplication,
+) -> Result<Application, WriteError> {
+    let kind = new.steps.kind();
+    let year = new.created_at.year();
+    let sequence = next_sequence(conn, kind.number_prefix(), year)?;
+    let number = ApplicationNumber::new(kind, year, sequence);
+    let values = values_of(new, &number);
+    // The stored row comes back from the INSERT and the timeline from its own: the application
+    // as created is built from them without reading it again.
+    let row: ApplicationRow = on_backend!(conn, conn => {
+        diesel::insert_into(applications::table)
+            .values(&values)
+            .returning(ApplicationRow::as_returning())
+            .get_result(conn)?
+    });
+    let timeline = insert_timeline(conn, row.id, &new.timeline)?;
+    let created = to_domain(&row, timeline)?;
+    let events = events_of(&created, &new.timeline, &[], created.language);
+    outbox::enqueue(conn, row.id, &events)?;
+    committed_once(conn)?;
+    Ok(created)
+}
+
 impl ApplicationStore for DieselApplicationStore {
     fn create(&self, new: NewApplication) -> Result<Application, StoreError> {
         let kind = new.steps.kind();
         let target_key = new.steps.target_key();
-        self.write_guarded(kind, target_key.as_deref(), |conn| {
-            let year = new.created_at.year();
-            let sequence = next_sequence(conn, kind.number_prefix(), year)?;
-            let number = ApplicationNumber::new(kind, year, sequence);
-            let values = (
-                ApplicationIdentity {
-                    number: number.as_str(),
-                    kind: kind.as_str(),
-                    applicant_pin: new.applicant.pin.as_str(),
-                    applicant_tin: new.applicant.tin.as_ref().map(Tin::as_str),
-                    login_method: new.applicant.login_method.as_str(),
-                    created_at: to_stored(new.created_at),
-                },
-                ApplicationChanges {
-                    language: new.language.as_str().to_owned(),
-                    ..changes_of(
-                        new.status,
-                        &new.steps,
-                        new.contact.as_ref(),
-                        &new.work,
-                        to_stored(new.created_at),
-                        new.submitted_at.map(to_stored),
-                        1,
-                    )
-                },
-            );
-            // The stored row comes back from the INSERT and the timeline from its own: the
-            // application as created is built from them without reading it again.
-            let row: ApplicationRow = on_backend!(conn, conn => {
-                diesel::insert_into(applications::table)
-                    .values(values)
-                    .returning(ApplicationRow::as_returning())
-                    .get_result(conn)?
-            });
-            let timeline = insert_timeline(conn, row.id, &new.timeline)?;
-            let created = to_domain(&row, timeline)?;
-            let events = events_of(&created, &new.timeline, &[], created.language);
-            outbox::enqueue(conn, row.id, &events)?;
-            committed_once(conn)?;
-            Ok(created)
-        })
+        let created = match self.db.backend() {
+            Backend::Postgres => self
+                .db
+                .connection()
+                .map_err(WriteError::from)
+                .and_then(|mut conn| create_on_postgres(&mut conn, &new)),
+            Backend::Sqlite => self.db.write(|conn| create_row_by_row(conn, &new)),
+        };
+        self.guarded(kind, target_key.as_deref(), created)
     }
 
     fn find(&self, number: &ApplicationNumber) -> Result<Option<Application>, Unavailable> {

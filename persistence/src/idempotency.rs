@@ -284,6 +284,11 @@ pub fn run_claimed<T>(claim: Option<Claim>, work: impl FnOnce() -> T) -> T {
     work()
 }
 
+/// Whether this thread holds a claim, so that a write must mark it committed in its transaction.
+pub(crate) fn is_claimed() -> bool {
+    CURRENT.with(|current| current.borrow().is_some())
+}
+
 /// Why a claimed operation may not commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClaimLost;

@@ -8,6 +8,7 @@
 pub mod access_log;
 pub mod applications;
 pub mod connection;
+mod create_on_postgres;
 pub mod departments;
 pub mod idempotency;
 pub mod local_registries;
