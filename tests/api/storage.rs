@@ -597,10 +597,11 @@ on_both_backends! {
 }
 
 // The statements of a submission stay prepared on their connection (PostgreSQL plans each
-// once, not at every call): two submissions on a pool of one connection leave the INSERT of the
-// application, of its two timeline entries and of the event with its messages each prepared
-// once. Diesel prepares a statement anew each time when its text varies with the values (a
-// DEFAULT for an empty field, a list of rows) or when it is `sql_query`.
+// once, not at every call), and there are two: two submissions on a pool of one connection
+// leave the number's and the one that writes the application with its timeline, events and
+// messages each prepared once, and no other. Diesel prepares a statement anew each time when its
+// text varies with the values (a DEFAULT for an empty field, a list of rows) or when it is
+// `sql_query`.
 #[test]
 fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
     use diesel::RunQueryDsl;
@@ -645,6 +646,7 @@ fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
         to,
         comment: None,
     };
+    let mut submitted = Vec::new();
     for _ in 0..2 {
         let created = store
             .create(NewApplication {
@@ -663,6 +665,7 @@ fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
             })
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(created.timeline.len(), 2);
+        submitted.push(created);
     }
     #[derive(diesel::QueryableByName)]
     struct Prepared {
@@ -673,10 +676,15 @@ fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
     let prepared: Vec<Prepared> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
         .load(&mut *conn)
         .unwrap_or_else(|e| panic!("{e}"));
+    let submissions: Vec<&str> = prepared
+        .iter()
+        .map(|p| p.statement.trim_start())
+        .filter(|statement| !statement.contains("__diesel_schema_migrations"))
+        .collect();
+    assert_eq!(submissions.len(), 2, "prepared: {submissions:#?}");
     for start in [
-        "INSERT INTO \"applications\"",
-        "INSERT INTO \"application_timeline\"",
-        "WITH event AS",
+        "SELECT next_application_number(",
+        "WITH app AS (INSERT INTO \"applications\"",
     ] {
         let found = prepared
             .iter()
@@ -688,5 +696,13 @@ fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
             "{start}… prepared {found} times; prepared: {:#?}",
             prepared.iter().map(|p| &p.statement).collect::<Vec<_>>()
         );
+    }
+    drop(conn);
+    // Built without reading the row back, the application as created is what a read gives.
+    for created in submitted {
+        let stored = store
+            .find(&created.number)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored.as_ref(), Some(&created));
     }
 }
