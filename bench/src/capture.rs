@@ -176,6 +176,15 @@ pub fn read_log(
     Ok(groups)
 }
 
+/// The elements of an array parameter (`{a,b}` as PostgreSQL writes it) that holds only UUIDs.
+fn uuid_array(value: &str) -> Option<Vec<&str>> {
+    let elements: Vec<&str> = value.strip_prefix('{')?.strip_suffix('}')?.split(',').collect();
+    elements
+        .iter()
+        .all(|element| looks_like_uuid(element))
+        .then_some(elements)
+}
+
 fn looks_like_uuid(value: &str) -> bool {
     value.len() == 36
         && value.char_indices().all(|(i, c)| {
@@ -210,7 +219,8 @@ pub fn pgbench_script(
     let mut body = String::new();
     for (index, statement) in captured.statements.iter().enumerate() {
         let mut sql = statement.sql.clone();
-        let inserts_application = sql.starts_with("INSERT INTO \"applications\"");
+        // The application's INSERT may be the first CTE of the statement that writes it.
+        let inserts_application = sql.contains("INSERT INTO \"applications\"");
         for (n, value) in statement.parameters.iter().enumerate().rev() {
             let placeholder = format!("${}", n + 1);
             let replacement = match value {
@@ -222,6 +232,15 @@ pub fn pgbench_script(
                             && captured.unique_in_application_insert.contains(v)) =>
                 {
                     format!(":{}", unique_variable(v, &mut text))
+                }
+                // The event ids of a statement that writes several events at once, as arrays.
+                Some(v) if uuid_array(v).is_some() => {
+                    let variables: Vec<String> = uuid_array(v)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|id| format!(":{}", unique_variable(id, &mut text)))
+                        .collect();
+                    format!("ARRAY[{}]::TEXT[]", variables.join(", "))
                 }
                 Some(v) => {
                     let name = format!("s{script}_{index}_{}", n + 1);
@@ -276,6 +295,41 @@ mod tests {
             csv_record("a,\"b,\"\"c\"\"\nd\",,e\nnext").unwrap_or_else(|| panic!("no record"));
         assert_eq!(fields, vec!["a", "b,\"c\"\nd", "", "e"]);
         assert_eq!(rest, "next");
+    }
+
+    #[test]
+    fn event_ids_given_as_arrays_are_drawn_anew_and_kept_together() {
+        let first = "6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f";
+        let second = "0a1b2c3d-4e5f-4a6b-8c7d-6f1c2d3e4a5b";
+        let captured = Captured {
+            statements: vec![Statement {
+                sql: "WITH app AS (INSERT INTO \"applications\" (\"open_target\") VALUES ($1)) \
+                      SELECT $2::TEXT[], $3::TEXT[], $4::TEXT[]"
+                    .to_owned(),
+                parameters: vec![
+                    Some("subscriber:1000000001".to_owned()),
+                    Some(format!("{{{first},{second}}}")),
+                    Some(format!("{{{first},{first},{second}}}")),
+                    Some("{sms,email}".to_owned()),
+                ],
+            }],
+            unique_values: Vec::new(),
+            unique_in_application_insert: vec!["subscriber:1000000001".to_owned()],
+        };
+        let mut definitions = Vec::new();
+        let script = pgbench_script(0, &captured, &mut definitions);
+        assert!(
+            script.ends_with(
+                "SELECT ARRAY[:u0, :u1]::TEXT[]::TEXT[], ARRAY[:u0, :u0, :u1]::TEXT[]::TEXT[], \
+                 :s0_0_4::TEXT[];\n"
+            ),
+            "{script}"
+        );
+        assert!(script.contains("VALUES (:u2)"), "{script}");
+        assert_eq!(
+            definitions,
+            vec![("s0_0_4".to_owned(), "{sms,email}".to_owned())]
+        );
     }
 
     #[test]
