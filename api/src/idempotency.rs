@@ -6,8 +6,9 @@
 //!   `Idempotent-Replayed: true`.
 //! - The same key with a different request (method, path, query, body) is refused with 422.
 //! - A retry while the first request runs gets 409 with `Retry-After`.
-//! - A key's effects commit at most once: the application store marks the claim in the
-//!   operation's own transaction (`persistence::idempotency`). If a server dies after that
+//! - A key's effects commit at most once: every write a keyed request can make (the application
+//!   store's; the outbox's webhook registration and stop, redelivery and retry) marks the claim in
+//!   the operation's own transaction (`persistence::idempotency`). If a server dies after that
 //!   commit but before storing the response, a retry gets 409 `idempotency-request-interrupted`
 //!   (the client reads the current state); if it dies before, a retry after the lease runs again.
 //! - A response of 500 or 503 is not stored: the claim is given up and a retry runs again.

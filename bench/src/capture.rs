@@ -178,7 +178,11 @@ pub fn read_log(
 
 /// The elements of an array parameter (`{a,b}` as PostgreSQL writes it) that holds only UUIDs.
 fn uuid_array(value: &str) -> Option<Vec<&str>> {
-    let elements: Vec<&str> = value.strip_prefix('{')?.strip_suffix('}')?.split(',').collect();
+    let elements: Vec<&str> = value
+        .strip_prefix('{')?
+        .strip_suffix('}')?
+        .split(',')
+        .collect();
     elements
         .iter()
         .all(|element| looks_like_uuid(element))

@@ -948,12 +948,8 @@ fn load(conn: &mut DbConnection, number: &str) -> Result<Option<Application>, Wr
 /// Marks the request's idempotency key committed in this transaction; refuses to commit when
 /// another request has taken the key over (see `idempotency`).
 fn committed_once(conn: &mut DbConnection) -> Result<(), WriteError> {
-    idempotency::mark_committed(conn)?.map_err(|_| {
-        WriteError::Store(StoreError::Unavailable(Unavailable {
-            system: "database",
-            reason: "the request's idempotency key was taken over by a retry".to_owned(),
-        }))
-    })
+    idempotency::mark_committed(conn)?
+        .map_err(|_| WriteError::Store(StoreError::Unavailable(idempotency::taken_over())))
 }
 
 impl DieselApplicationStore {

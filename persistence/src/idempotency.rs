@@ -284,6 +284,15 @@ pub fn run_claimed<T>(claim: Option<Claim>, work: impl FnOnce() -> T) -> T {
     work()
 }
 
+/// Why a write whose claim was taken over is rolled back: a retry owns the key now, and it runs
+/// the operation itself.
+pub(crate) fn taken_over() -> Unavailable {
+    Unavailable {
+        system: "database",
+        reason: "the request's idempotency key was taken over by a retry".to_owned(),
+    }
+}
+
 /// Whether this thread holds a claim, so that a write must mark it committed in its transaction.
 pub(crate) fn is_claimed() -> bool {
     CURRENT.with(|current| current.borrow().is_some())

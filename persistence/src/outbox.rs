@@ -8,6 +8,7 @@
 //! the same guarantee for its single process.
 
 use crate::connection::{Database, DbConnection, unavailable};
+use crate::idempotency;
 use crate::schema::{
     applications, notification_events, outbox_attempts, outbox_messages, webhook_subscriptions,
 };
@@ -300,6 +301,13 @@ impl From<Unavailable> for Fault {
     fn from(error: Unavailable) -> Self {
         Self::Unavailable(error)
     }
+}
+
+/// Marks the request's Idempotency-Key committed in this write's transaction (see
+/// `idempotency`): a retry after a crash between this commit and the stored answer is then told
+/// the request was interrupted instead of acting twice. A key taken over rolls the write back.
+fn committed_once(conn: &mut DbConnection) -> Result<(), Fault> {
+    idempotency::mark_committed(conn)?.map_err(|_| Fault::Unavailable(idempotency::taken_over()))
 }
 
 impl From<Fault> for Unavailable {
@@ -667,6 +675,7 @@ impl DieselOutbox {
                     .set(changes)
                     .execute(conn)?
                 };
+                committed_once(conn)?;
                 Ok(updated > 0)
             })
             .map_err(Unavailable::from)
@@ -854,6 +863,7 @@ impl DieselOutbox {
                     ))
                     .returning(webhook_subscriptions::all_columns)
                     .get_result(conn)?;
+                committed_once(conn)?;
                 let (id, url, event_types, _secret, description, active, created_by, created_at) =
                     row;
                 Ok(to_subscription((
@@ -898,6 +908,7 @@ impl DieselOutbox {
                 let updated = diesel::update(webhook_subscriptions::table.find(id))
                     .set(webhook_subscriptions::active.eq(false))
                     .execute(conn)?;
+                committed_once(conn)?;
                 Ok(updated > 0)
             })
             .map_err(Unavailable::from)

@@ -2,6 +2,7 @@
 //! PostgreSQL restarted under load, and two servers on one database. Nothing acknowledged is
 //! lost, nothing is done twice, and no fault turns into a 500.
 
+use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use eservices_tests::fakes::{FakeSmsGateway, free_port};
 use eservices_tests::process::{ServerProcess, environment};
@@ -738,4 +739,186 @@ async fn sigterm_stops_the_process_cleanly() {
                 && line.trim_end().ends_with("stopped")),
         "the server's last line: {log}"
     );
+}
+
+/// Holds every stored answer of an Idempotency-Key (the UPDATE that writes its response) for a
+/// minute, so that a server can be killed after an operation committed and before its answer
+/// was kept.
+const HOLD_ANSWERS: &str = "\
+    CREATE FUNCTION hold_answers() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+        IF NEW.response_status IS NOT NULL THEN PERFORM pg_sleep(60); END IF; RETURN NEW; \
+    END $$; \
+    CREATE TRIGGER hold_answers BEFORE UPDATE ON idempotency_keys \
+        FOR EACH ROW EXECUTE FUNCTION hold_answers()";
+
+/// The webhook operations that run outside the application store (registering and stopping a
+/// subscription; redelivering and retrying a message work the same way, in
+/// `storage::the_outboxs_writes_mark_the_idempotency_key_in_their_transaction`) mark their
+/// Idempotency-Key in their own transaction: the server killed after the write committed and
+/// before its answer was stored, a retry with the key after the lease gets 409
+/// `idempotency-request-interrupted` and does not act a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_write_killed_before_its_answer_is_not_done_twice() {
+    let Some(server) = postgres_server() else {
+        eprintln!("TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    let database_url = fresh_postgres_database(&server);
+    let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let overrides = [
+        ("REQUEST_TIMEOUT_SECONDS", "1"),
+        ("IDEMPOTENCY_LEASE_SECONDS", "2"),
+        ("DEMO_DATA", "false"),
+    ];
+    prepare(
+        &test_settings(&database_url, data_dir.path(), &overrides),
+        &json!({}),
+    );
+    let log = data_dir.path().join("server.log");
+    let mut connection = PgConnection::establish(&database_url).unwrap_or_else(|e| panic!("{e}"));
+    let client = reqwest::Client::new();
+    let registration = json!({"url": "http://127.0.0.1:9/hook", "event_types": ["registered"],
+        "secret": "whsec_0123456789abcdef0123456789abcdef"});
+    let subscriptions = "SELECT count(*) AS n FROM webhook_subscriptions";
+    let active = "SELECT count(*) AS n FROM webhook_subscriptions WHERE active";
+    let mut id = None;
+    for (step, key) in [("register", "register-once"), ("stop", "stop-once")] {
+        connection
+            .batch_execute(HOLD_ANSWERS)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut first = ServerProcess::start(
+            &environment(&database_url, data_dir.path(), free_port(), &overrides),
+            &log,
+        )
+        .await;
+        let admin = dev_token(
+            &client,
+            &first.address,
+            json!({"employee_id": "admin-1", "roles": ["admin"]}),
+        )
+        .await;
+        let (method, path, body) = match id {
+            None => (
+                Method::POST,
+                "/api/v1/webhooks".to_owned(),
+                Some(registration.clone()),
+            ),
+            Some(id) => (Method::DELETE, format!("/api/v1/webhooks/{id}"), None),
+        };
+        let request = {
+            let (client, base, admin) = (client.clone(), first.address.clone(), admin.clone());
+            let (method, path, body) = (method.clone(), path.clone(), body.clone());
+            tokio::spawn(async move {
+                send(
+                    &client,
+                    &base,
+                    method,
+                    &path,
+                    &admin,
+                    body.as_ref(),
+                    Some(key),
+                )
+                .await
+            })
+        };
+        // The operation committed (its answer is being held): a new subscription, or none
+        // active any more.
+        let done = if id.is_none() { subscriptions } else { active };
+        let expected = i64::from(id.is_none());
+        let started = Instant::now();
+        while count(&mut connection, done) != expected {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{step}: the operation never committed"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Give the held UPDATE time to start: killed before it, the test proves less.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        first.signal("KILL");
+        assert!(
+            first.wait(Duration::from_secs(10)).await.is_some(),
+            "the server did not die"
+        );
+        assert!(
+            request
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .map_or(true, |reply| reply.status >= 500),
+            "{step}: no answer reached the client"
+        );
+        // The held UPDATE ends with its connection; the answer is not stored.
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&mut connection)
+        .unwrap_or_else(|e| panic!("{e}"));
+        connection
+            .batch_execute(
+                "DROP TRIGGER hold_answers ON idempotency_keys; DROP FUNCTION hold_answers()",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            count(&mut connection, subscriptions),
+            1,
+            "{step}: one subscription"
+        );
+        tokio::time::sleep(Duration::from_secs(3)).await;
+
+        let second = ServerProcess::start(
+            &environment(&database_url, data_dir.path(), free_port(), &overrides),
+            &log,
+        )
+        .await;
+        let admin = dev_token(
+            &client,
+            &second.address,
+            json!({"employee_id": "admin-1", "roles": ["admin"]}),
+        )
+        .await;
+        let retry = send(
+            &client,
+            &second.address,
+            method,
+            &path,
+            &admin,
+            body.as_ref(),
+            Some(key),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        retry.assert_problem(409, "idempotency-request-interrupted");
+        assert_eq!(
+            count(&mut connection, subscriptions),
+            1,
+            "{step}: still one subscription"
+        );
+        if id.is_none() {
+            assert_eq!(count(&mut connection, active), 1);
+            id = Some(count(
+                &mut connection,
+                "SELECT max(id) AS n FROM webhook_subscriptions",
+            ));
+        } else {
+            assert_eq!(count(&mut connection, active), 0, "stopped once");
+        }
+        drop(second);
+    }
+}
+
+async fn dev_token(client: &reqwest::Client, base: &str, body: Value) -> String {
+    let reply: Value = client
+        .post(format!("{base}/api/v1/dev/tokens"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    reply["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -706,3 +706,150 @@ fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
         assert_eq!(stored.as_ref(), Some(&created));
     }
 }
+
+/// The outbox's writes that a request with an Idempotency-Key runs (registering and stopping a
+/// webhook subscription, redelivering and retrying a message) mark the key committed in their
+/// own transaction, as the application store's do; a key another request has taken over rolls
+/// the write back. (`faults::a_webhook_write_killed_before_its_answer_is_not_done_twice` kills a
+/// server at that point.)
+fn the_outboxs_writes_mark_the_idempotency_key_in_their_transaction(backend: Backend) {
+    use diesel::RunQueryDsl;
+    use domain::application::{Actor, NewApplication, Steps, TimelineEntry, Work};
+    use domain::identity::{Applicant, LoginMethod, Pin, Role};
+    use domain::notifications::EventType;
+    use domain::ports::ApplicationStore;
+    use domain::status::{Action, Status};
+    use persistence::idempotency::{Claim, ClaimTimes, Claimed, IdempotencyKeys, run_claimed};
+    let Some((url, _dir)) = fresh_database(backend) else {
+        eprintln!("TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    let db = database(&url);
+    db.migrate().unwrap_or_else(|e| panic!("{e}"));
+    let outbox = persistence::DieselOutbox::new(db.clone());
+    let keys = IdempotencyKeys::new(db.clone());
+    let now = chrono::Utc::now();
+    let claim = |key: &str| -> Claim {
+        let times = ClaimTimes {
+            now,
+            lease: chrono::TimeDelta::seconds(30),
+            keep: chrono::TimeDelta::hours(1),
+        };
+        match keys.claim("admin-1", key, "hash", &format!("fence-{key}"), times) {
+            Ok(Claimed::Run(claim)) => claim,
+            other => panic!("{key}: {other:?}"),
+        }
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Number {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let number = |sql: &str| -> i64 {
+        let mut conn = db.connection().unwrap_or_else(|e| panic!("{e}"));
+        diesel::sql_query(sql)
+            .get_result::<Number>(&mut *conn)
+            .map(|row| row.n)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    let run = |sql: &str| {
+        let mut conn = db.connection().unwrap_or_else(|e| panic!("{e}"));
+        diesel::sql_query(sql)
+            .execute(&mut *conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    };
+    let committed = |key: &str| {
+        number(&format!(
+            "SELECT count(*) AS n FROM idempotency_keys WHERE idempotency_key = '{key}' AND committed"
+        ))
+    };
+
+    let new_subscription = persistence::outbox::NewSubscription {
+        url: "http://127.0.0.1:9/hook".to_owned(),
+        event_types: vec![EventType::Registered],
+        secret: "whsec_0123456789abcdef0123456789abcdef".to_owned(),
+        description: None,
+        created_by: "admin-1".to_owned(),
+        created_at: now,
+    };
+    let registered = claim("register");
+    let subscription = run_claimed(Some(registered), || {
+        outbox.create_subscription(&new_subscription)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(committed("register"), 1, "registering marks its key");
+
+    // A submission raises an event that the subscription is sent.
+    let applicant = Applicant {
+        pin: Pin::parse(demo::RESIDENT).unwrap_or_else(|e| panic!("{e}")),
+        tin: None,
+        login_method: LoginMethod::AsanImza,
+    };
+    let entry = |action, from, to| TimelineEntry {
+        at: now,
+        actor: Actor {
+            id: applicant.pin.to_string(),
+            role: Role::Applicant,
+        },
+        action,
+        from,
+        to,
+        comment: None,
+    };
+    persistence::DieselApplicationStore::new(db.clone())
+        .create(NewApplication {
+            status: Status::Submitted,
+            applicant: applicant.clone(),
+            steps: Steps::empty(domain::application::ApplicationKind::MeterDamageInvestigation),
+            contact: None,
+            work: Work::default(),
+            created_at: now,
+            submitted_at: Some(now),
+            timeline: vec![
+                entry(Action::Create, None, Status::Draft),
+                entry(Action::Submit, Some(Status::Draft), Status::Submitted),
+            ],
+            language: domain::notifications::Language::Az,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let message = number("SELECT max(id) AS n FROM outbox_messages WHERE channel = 'webhook'");
+
+    run(&format!(
+        "UPDATE outbox_messages SET status = 'failed' WHERE id = {message}"
+    ));
+    let retried = run_claimed(Some(claim("retry")), || outbox.retry_failed(message, now));
+    assert_eq!(retried.ok(), Some(true));
+    assert_eq!(committed("retry"), 1, "a retry marks its key");
+
+    run(&format!(
+        "UPDATE outbox_messages SET status = 'sent' WHERE id = {message}"
+    ));
+    let redelivered = run_claimed(Some(claim("redeliver")), || outbox.redeliver(message, now));
+    assert_eq!(redelivered.ok(), Some(true));
+    assert_eq!(committed("redeliver"), 1, "a redelivery marks its key");
+
+    // Taken over (another fence holds the key): the stop is rolled back.
+    let mut taken_over = claim("stop");
+    taken_over.fence = "another request's".to_owned();
+    let stopped = run_claimed(Some(taken_over), || {
+        outbox.deactivate_subscription(subscription.id)
+    });
+    assert!(stopped.is_err(), "{stopped:?}");
+    let active = "SELECT count(*) AS n FROM webhook_subscriptions WHERE active";
+    assert_eq!(number(active), 1, "not stopped");
+    let stopped = run_claimed(Some(claim("stop-again")), || {
+        outbox.deactivate_subscription(subscription.id)
+    });
+    assert_eq!(stopped.ok(), Some(true));
+    assert_eq!((number(active), committed("stop-again")), (0, 1));
+}
+
+#[test]
+fn the_outboxs_writes_mark_the_idempotency_key_in_their_transaction_on_sqlite() {
+    the_outboxs_writes_mark_the_idempotency_key_in_their_transaction(Backend::Sqlite);
+}
+
+#[test]
+fn the_outboxs_writes_mark_the_idempotency_key_in_their_transaction_on_postgres() {
+    the_outboxs_writes_mark_the_idempotency_key_in_their_transaction(Backend::Postgres);
+}
