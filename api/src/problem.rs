@@ -52,35 +52,6 @@ macro_rules! error_codes {
     };
 }
 
-/// docs/ERRORS.md: every problem `code` with its HTTP status, `type` and meaning (a test fails
-/// when the file is stale; `UPDATE_DOCS=1 cargo test error_catalogue` writes it).
-pub fn error_catalogue() -> String {
-    let mut text = String::from(
-        "# Error codes\n\n\
-         Every error is an RFC 9457 problem (`application/problem+json`) with a stable `code`; \
-         its `type` is `urn:azerisiq:eservices:problem:<code>`, its `title` the meaning below, and \
-         `errors` lists the fields at fault where there are any. Generated from `ErrorCode` in \
-         `api/src/problem.rs`: a client may rely on a code's meaning and status; new codes may be \
-         added (docs/VERSIONING.md).\n\n\
-         The `title` and `detail` come in the language `Accept-Language` asks for: Azerbaijani \
-         (the default), English or Russian (`api/src/translations.rs`).\n\n\
-         | code | HTTP status | meaning | Azərbaycanca | По-русски |\n|---|---|---|---|---|\n",
-    );
-    for code in ErrorCode::ALL {
-        let status = code.status();
-        text.push_str(&format!(
-            "| `{}` | {} {} | {} | {} | {} |\n",
-            code.as_str(),
-            status.as_u16(),
-            status.canonical_reason().unwrap_or_default(),
-            code.title(),
-            crate::translations::problem_title(*code, domain::notifications::Language::Az),
-            crate::translations::problem_title(*code, domain::notifications::Language::Ru),
-        ));
-    }
-    text
-}
-
 error_codes! {
     MalformedJson => ("malformed-json", BAD_REQUEST, "The request body is not valid JSON"),
     UnknownField => ("unknown-field", BAD_REQUEST, "The request body has a field this operation does not know"),

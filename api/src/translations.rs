@@ -511,6 +511,36 @@ pub async fn localize_problems(
     Ok(ServiceResponse::new(http_request, http_response))
 }
 
+/// docs/ERRORS.md: every problem `code` with its HTTP status, `type` and meaning (a test fails
+/// when the file is stale; `UPDATE_DOCS=1 cargo test error_catalogue` writes it). Here rather
+/// than beside `ErrorCode`, so that `problem` does not depend on the translations.
+pub fn error_catalogue() -> String {
+    let mut text = String::from(
+        "# Error codes\n\n\
+         Every error is an RFC 9457 problem (`application/problem+json`) with a stable `code`; \
+         its `type` is `urn:azerisiq:eservices:problem:<code>`, its `title` the meaning below, and \
+         `errors` lists the fields at fault where there are any. Generated from `ErrorCode` in \
+         `api/src/problem.rs` (titles in `api/src/translations.rs`): a client may rely on a code's meaning and status; new codes may be \
+         added (docs/VERSIONING.md).\n\n\
+         The `title` and `detail` come in the language `Accept-Language` asks for: Azerbaijani \
+         (the default), English or Russian (`api/src/translations.rs`).\n\n\
+         | code | HTTP status | meaning | Azərbaycanca | По-русски |\n|---|---|---|---|---|\n",
+    );
+    for code in ErrorCode::ALL {
+        let status = code.status();
+        text.push_str(&format!(
+            "| `{}` | {} {} | {} | {} | {} |\n",
+            code.as_str(),
+            status.as_u16(),
+            status.canonical_reason().unwrap_or_default(),
+            code.title(),
+            problem_title(*code, domain::notifications::Language::Az),
+            problem_title(*code, domain::notifications::Language::Ru),
+        ));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

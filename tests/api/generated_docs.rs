@@ -27,7 +27,7 @@ fn workflow_document_follows_the_state_machine() {
 fn error_catalogue_lists_every_problem_code() {
     check(
         "ERRORS.md",
-        &api::problem::error_catalogue(),
+        &api::translations::error_catalogue(),
         "error_catalogue",
     );
 }

@@ -22,6 +22,7 @@ mod jwks;
 mod languages;
 mod me;
 mod meter_damage;
+mod module_graph;
 mod my_applications;
 mod notifications;
 mod observability;
