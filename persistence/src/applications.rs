@@ -1090,6 +1090,17 @@ fn as_stored_timeline(entries: &[TimelineEntry]) -> Vec<TimelineRow> {
         .collect()
 }
 
+/// The number a new application gets: the next of its kind's prefix in the year it is made.
+fn next_number(
+    conn: &mut DbConnection,
+    new: &NewApplication,
+) -> Result<ApplicationNumber, DieselError> {
+    let kind = new.steps.kind();
+    let year = new.created_at.year();
+    let sequence = next_sequence(conn, kind.number_prefix(), year)?;
+    Ok(ApplicationNumber::new(kind, year, sequence))
+}
+
 /// Creates the application on PostgreSQL: its number from the sequence, then the application,
 /// its timeline, events and messages in one statement (`create_on_postgres`), in a transaction
 /// only where an idempotency claim must be marked committed with it.
@@ -1097,11 +1108,8 @@ fn create_on_postgres(
     conn: &mut DbConnection,
     new: &NewApplication,
 ) -> Result<Application, WriteError> {
-    let kind = new.steps.kind();
-    let year = new.created_at.year();
     // Outside any transaction: a sequence is not rolled back anyway.
-    let sequence = next_sequence(conn, kind.number_prefix(), year)?;
-    let number = ApplicationNumber::new(kind, year, sequence);
+    let number = next_number(conn, new)?;
     let values = values_of(new, &number);
     let created = to_domain(
         &as_inserted(&values.0, &values.1),
@@ -1136,10 +1144,7 @@ fn create_row_by_row(
     conn: &mut DbConnection,
     new: &NewApplication,
 ) -> Result<Application, WriteError> {
-    let kind = new.steps.kind();
-    let year = new.created_at.year();
-    let sequence = next_sequence(conn, kind.number_prefix(), year)?;
-    let number = ApplicationNumber::new(kind, year, sequence);
+    let number = next_number(conn, new)?;
     let values = values_of(new, &number);
     // The stored row comes back from the INSERT and the timeline from its own: the application
     // as created is built from them without reading it again.

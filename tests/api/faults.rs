@@ -59,9 +59,14 @@ fn submission(code: &str) -> Value {
 }
 
 async fn token(client: &reqwest::Client, base: &str, pin: &str) -> String {
+    dev_token(client, base, json!({"pin": pin})).await
+}
+
+/// A development token for `body` (as `POST /api/v1/dev/tokens` takes it).
+async fn dev_token(client: &reqwest::Client, base: &str, body: Value) -> String {
     let reply: Value = client
         .post(format!("{base}/api/v1/dev/tokens"))
-        .json(&json!({"pin": pin}))
+        .json(&body)
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
@@ -791,12 +796,7 @@ async fn a_webhook_write_killed_before_its_answer_is_not_done_twice() {
             &log,
         )
         .await;
-        let admin = dev_token(
-            &client,
-            &first.address,
-            json!({"employee_id": "admin-1", "roles": ["admin"]}),
-        )
-        .await;
+        let admin = admin_token(&client, &first.address).await;
         let (method, path, body) = match id {
             None => (
                 Method::POST,
@@ -871,12 +871,7 @@ async fn a_webhook_write_killed_before_its_answer_is_not_done_twice() {
             &log,
         )
         .await;
-        let admin = dev_token(
-            &client,
-            &second.address,
-            json!({"employee_id": "admin-1", "roles": ["admin"]}),
-        )
-        .await;
+        let admin = admin_token(&client, &second.address).await;
         let retry = send(
             &client,
             &second.address,
@@ -907,18 +902,12 @@ async fn a_webhook_write_killed_before_its_answer_is_not_done_twice() {
     }
 }
 
-async fn dev_token(client: &reqwest::Client, base: &str, body: Value) -> String {
-    let reply: Value = client
-        .post(format!("{base}/api/v1/dev/tokens"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    reply["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+/// A development token of an administrator, from the server at `base`.
+async fn admin_token(client: &reqwest::Client, base: &str) -> String {
+    dev_token(
+        client,
+        base,
+        json!({"employee_id": "admin-1", "roles": ["admin"]}),
+    )
+    .await
 }

@@ -596,6 +596,47 @@ on_both_backends! {
     }
 }
 
+/// A residential investigation created and submitted at once by the demo resident at `now`,
+/// with `contact`, as the use case hands it to the store.
+fn submitted_by_the_resident(
+    now: chrono::DateTime<chrono::Utc>,
+    contact: Option<domain::contact::ContactInformation>,
+) -> domain::application::NewApplication {
+    use domain::application::{Actor, NewApplication, Steps, TimelineEntry, Work};
+    use domain::identity::{Applicant, LoginMethod, Pin, Role};
+    use domain::status::{Action, Status};
+    let applicant = Applicant {
+        pin: Pin::parse(demo::RESIDENT).unwrap_or_else(|e| panic!("{e}")),
+        tin: None,
+        login_method: LoginMethod::AsanImza,
+    };
+    let entry = |action, from, to| TimelineEntry {
+        at: now,
+        actor: Actor {
+            id: applicant.pin.to_string(),
+            role: Role::Applicant,
+        },
+        action,
+        from,
+        to,
+        comment: None,
+    };
+    NewApplication {
+        status: Status::Submitted,
+        applicant: applicant.clone(),
+        steps: Steps::empty(domain::application::ApplicationKind::MeterDamageInvestigation),
+        contact,
+        work: Work::default(),
+        created_at: now,
+        submitted_at: Some(now),
+        timeline: vec![
+            entry(Action::Create, None, Status::Draft),
+            entry(Action::Submit, Some(Status::Draft), Status::Submitted),
+        ],
+        language: domain::notifications::Language::Az,
+    }
+}
+
 // The statements of a submission stay prepared on their connection (PostgreSQL plans each
 // once, not at every call), and there are two: two submissions on a pool of one connection
 // leave the number's and the one that writes the application with its timeline, events and
@@ -605,10 +646,7 @@ on_both_backends! {
 #[test]
 fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
     use diesel::RunQueryDsl;
-    use domain::application::{Actor, NewApplication, Steps, TimelineEntry, Work};
-    use domain::identity::{Applicant, LoginMethod, Pin, Role};
     use domain::ports::ApplicationStore;
-    use domain::status::{Action, Status};
     let Some((url, _dir)) = fresh_database(Backend::Postgres) else {
         eprintln!("TEST_DATABASE_URL is not set: skipped");
         return;
@@ -624,45 +662,16 @@ fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
     .unwrap_or_else(|e| panic!("{e}"));
     db.migrate().unwrap_or_else(|e| panic!("{e}"));
     let store = persistence::DieselApplicationStore::new(db.clone());
-    let applicant = Applicant {
-        pin: Pin::parse(demo::RESIDENT).unwrap_or_else(|e| panic!("{e}")),
-        tin: None,
-        login_method: LoginMethod::AsanImza,
-    };
     let contact = domain::contact::ContactInformation::parse(
         &["050 123 45 67".to_owned()],
         Some("abonent@example.az"),
     )
     .unwrap_or_else(|e| panic!("{e:?}"));
     let now = chrono::Utc::now();
-    let entry = |action, from, to| TimelineEntry {
-        at: now,
-        actor: Actor {
-            id: applicant.pin.to_string(),
-            role: Role::Applicant,
-        },
-        action,
-        from,
-        to,
-        comment: None,
-    };
     let mut submitted = Vec::new();
     for _ in 0..2 {
         let created = store
-            .create(NewApplication {
-                status: Status::Submitted,
-                applicant: applicant.clone(),
-                steps: Steps::empty(domain::application::ApplicationKind::MeterDamageInvestigation),
-                contact: Some(contact.clone()),
-                work: Work::default(),
-                created_at: now,
-                submitted_at: Some(now),
-                timeline: vec![
-                    entry(Action::Create, None, Status::Draft),
-                    entry(Action::Submit, Some(Status::Draft), Status::Submitted),
-                ],
-                language: domain::notifications::Language::Az,
-            })
+            .create(submitted_by_the_resident(now, Some(contact.clone())))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(created.timeline.len(), 2);
         submitted.push(created);
@@ -714,11 +723,8 @@ fn a_submissions_statements_are_prepared_once_a_connection_on_postgres() {
 /// server at that point.)
 fn the_outboxs_writes_mark_the_idempotency_key_in_their_transaction(backend: Backend) {
     use diesel::RunQueryDsl;
-    use domain::application::{Actor, NewApplication, Steps, TimelineEntry, Work};
-    use domain::identity::{Applicant, LoginMethod, Pin, Role};
     use domain::notifications::EventType;
     use domain::ports::ApplicationStore;
-    use domain::status::{Action, Status};
     use persistence::idempotency::{Claim, ClaimTimes, Claimed, IdempotencyKeys, run_claimed};
     let Some((url, _dir)) = fresh_database(backend) else {
         eprintln!("TEST_DATABASE_URL is not set: skipped");
@@ -780,37 +786,8 @@ fn the_outboxs_writes_mark_the_idempotency_key_in_their_transaction(backend: Bac
     assert_eq!(committed("register"), 1, "registering marks its key");
 
     // A submission raises an event that the subscription is sent.
-    let applicant = Applicant {
-        pin: Pin::parse(demo::RESIDENT).unwrap_or_else(|e| panic!("{e}")),
-        tin: None,
-        login_method: LoginMethod::AsanImza,
-    };
-    let entry = |action, from, to| TimelineEntry {
-        at: now,
-        actor: Actor {
-            id: applicant.pin.to_string(),
-            role: Role::Applicant,
-        },
-        action,
-        from,
-        to,
-        comment: None,
-    };
     persistence::DieselApplicationStore::new(db.clone())
-        .create(NewApplication {
-            status: Status::Submitted,
-            applicant: applicant.clone(),
-            steps: Steps::empty(domain::application::ApplicationKind::MeterDamageInvestigation),
-            contact: None,
-            work: Work::default(),
-            created_at: now,
-            submitted_at: Some(now),
-            timeline: vec![
-                entry(Action::Create, None, Status::Draft),
-                entry(Action::Submit, Some(Status::Draft), Status::Submitted),
-            ],
-            language: domain::notifications::Language::Az,
-        })
+        .create(submitted_by_the_resident(now, None))
         .unwrap_or_else(|e| panic!("{e}"));
     let message = number("SELECT max(id) AS n FROM outbox_messages WHERE channel = 'webhook'");
 
