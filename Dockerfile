@@ -14,6 +14,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY domain ./domain
 COPY persistence ./persistence
 COPY integrations ./integrations
+COPY notifications ./notifications
 COPY api ./api
 COPY tests ./tests
 COPY bench ./bench

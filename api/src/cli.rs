@@ -220,7 +220,7 @@ fn worker(settings: &Settings) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let database = open_database(settings).map_err(|e| e.to_string())?;
     let links = crate::startup::document_links(settings).map_err(|e| e.to_string())?;
-    let dispatcher = crate::notify::Dispatcher::new(&database, &settings.notifications, links)?;
+    let dispatcher = notifications::Dispatcher::new(&database, &settings.notifications, links)?;
     runtime.block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut running = tokio::spawn(dispatcher.run(stopped));

@@ -4,8 +4,6 @@
 use crate::auth::{Authenticator, DevTokenIssuer, KeyError, ensure_dev_key_pair};
 use crate::body::BodyLimit;
 use crate::config::{DispatcherMode, Mode, Settings};
-use crate::document_links::DocumentLinks;
-use crate::notify::Dispatcher;
 use crate::pdf::PdfRenderer;
 use crate::routes;
 use crate::state::{AppState, FixedClock, SystemClock};
@@ -15,6 +13,8 @@ use domain::back_office::BackOfficeService;
 use domain::ports::Clock;
 use domain::service::{ApplicantService, Ports};
 use domain::service_level::{ServiceLevels, WorkingCalendar};
+use notifications::Dispatcher;
+use notifications::document_links::DocumentLinks;
 use persistence::seed::{SeedError, SeedFile};
 use persistence::{
     Database, DatabaseError, DieselApplicationStore, DieselDepartments, LocalRegistries,

@@ -17,7 +17,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub mode: Mode,
     pub database: persistence::Database,
-    pub document_links: crate::document_links::DocumentLinks,
+    pub document_links: notifications::document_links::DocumentLinks,
     pub outbox: persistence::DieselOutbox,
     pub access_log: std::sync::Arc<dyn domain::access_log::AccessLog>,
     pub delegated_calls: persistence::DieselDelegatedCalls,

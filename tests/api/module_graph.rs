@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The crates whose modules are checked, by their source folder from the workspace's root.
-const CRATES: [&str; 5] = [
+const CRATES: [&str; 6] = [
     "domain/src",
     "persistence/src",
     "integrations/src",
+    "notifications/src",
     "api/src",
     "bench/src",
 ];

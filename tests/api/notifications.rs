@@ -924,14 +924,14 @@ async fn two_dispatchers_on_one_postgres_deliver_each_message_once() {
     let database =
         persistence::Database::connect(&app.database_url, persistence::PoolOptions::default())
             .unwrap_or_else(|e| panic!("{e}"));
-    let links = api::document_links::DocumentLinks::new(
+    let links = notifications::document_links::DocumentLinks::new(
         b"0123456789abcdef0123456789abcdef".to_vec(),
         chrono::TimeDelta::hours(1),
     );
     let (_keep_running, running) = tokio::sync::watch::channel(false);
     for _ in 0..2 {
         let dispatcher =
-            api::notify::Dispatcher::new(&database, &app.settings.notifications, links.clone())
+            notifications::Dispatcher::new(&database, &app.settings.notifications, links.clone())
                 .unwrap_or_else(|e| panic!("{e}"));
         tokio::spawn(dispatcher.run(running.clone()));
     }

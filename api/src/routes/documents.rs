@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use domain::application::ApplicationNumber;
 use domain::documents::DocumentInfo;
+use notifications::document_links::LinkRefused;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -211,7 +212,14 @@ pub async fn get_document_by_link(
     let signature = params.signature.as_deref().ok_or_else(invalid)?;
     state
         .document_links
-        .verify(&number, id, expires, signature, Utc::now())?;
+        .verify(&number, id, expires, signature, Utc::now())
+        .map_err(|refused| match refused {
+            LinkRefused::Invalid => invalid(),
+            LinkRefused::Expired => ApiError::new(
+                ErrorCode::LinkExpired,
+                "the link has expired; ask for a new one on the portal",
+            ),
+        })?;
     let number = application_number(&number)?;
     let service = state.service.clone();
     let (info, content) = blocking(move || service.document_by_link(&number, id)).await?;

@@ -1,5 +1,5 @@
 //! Webhook subscriptions for integrators (admins only): register a URL for event types with a
-//! secret, read the delivery log, redeliver. See `notify::webhook` for the signature.
+//! secret, read the delivery log, redeliver. See `notifications::webhook` for the signature.
 
 use crate::auth::AdminPrincipal;
 use crate::body::JsonBody;
@@ -145,7 +145,7 @@ fn check(
                 Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
                 _ => None,
             };
-            let private = address.is_some_and(|ip| !crate::notify::webhook::is_public(ip))
+            let private = address.is_some_and(|ip| !notifications::webhook::is_public(ip))
                 || u.host_str() == Some("localhost");
             let scheme_ok = u.scheme() == "https" || (u.scheme() == "http" && private_allowed);
             u.username().is_empty()

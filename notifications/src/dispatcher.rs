@@ -2,11 +2,11 @@
 //! it (sent, retry later, or failed with the fallback queued). It runs in the server process or
 //! alone (`eservices worker`); several may run on one PostgreSQL.
 
-use crate::config::NotificationSettings;
+use crate::channels::{Email, EmailChannel, Sms, SmsChannel, SmsGateway};
 use crate::document_links::DocumentLinks;
-use crate::notify::channels::{Email, EmailChannel, Sms, SmsChannel, SmsGateway};
-use crate::notify::templates;
-use crate::notify::webhook::{WebhookBody, WebhookSender};
+use crate::settings::NotificationSettings;
+use crate::templates;
+use crate::webhook::{WebhookBody, WebhookSender};
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::notifications::retry::{NextStep, RetryPolicy};
 use domain::notifications::templates::{MessageValues, RenderedMessage, SmsLimits, TemplateSet};

@@ -4,6 +4,8 @@
 
 pub mod channels;
 pub mod dispatcher;
+pub mod document_links;
+pub mod settings;
 pub mod templates;
 pub mod webhook;
 

@@ -7,7 +7,7 @@
 //! `Authorization: Bearer {SMS_GATEWAY_TOKEN}`; a 2xx answer accepts it and may name the
 //! gateway's `message_id`; 408, 429 and 5xx are retried, any other status is final.
 
-use crate::config::{SmsGatewaySettings, SmtpSettings, SmtpTls};
+use crate::settings::{SmsGatewaySettings, SmtpSettings, SmtpTls};
 use domain::notifications::AttemptOutcome;
 use domain::notifications::sms::SmsLength;
 use lettre::message::{Mailbox, MultiPart, header};

@@ -1,14 +1,14 @@
-//! The message templates, kept as files in `api/templates/notifications/` (one TOML file per
+//! The message templates, kept as files in `notifications/templates/notifications/` (one TOML file per
 //! language and an HTML layout) and built into the binary; checked whole at start.
 
 use domain::notifications::Language;
 use domain::notifications::templates::{LanguageSource, SmsLimits, TemplateSet};
 use std::collections::BTreeMap;
 
-const AZ: &str = include_str!("../../templates/notifications/az.toml");
-const EN: &str = include_str!("../../templates/notifications/en.toml");
-const RU: &str = include_str!("../../templates/notifications/ru.toml");
-const LAYOUT: &str = include_str!("../../templates/notifications/layout.html");
+const AZ: &str = include_str!("../templates/notifications/az.toml");
+const EN: &str = include_str!("../templates/notifications/en.toml");
+const RU: &str = include_str!("../templates/notifications/ru.toml");
+const LAYOUT: &str = include_str!("../templates/notifications/layout.html");
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

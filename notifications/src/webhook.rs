@@ -5,7 +5,7 @@
 //! time, and refuses a timestamp older than a few minutes (a replay). The `id` of the body is the
 //! event's and stays the same on every retry and redelivery: receivers deduplicate by it.
 
-use crate::notify::channels::classify;
+use crate::channels::classify;
 use domain::notifications::{AttemptOutcome, EventFacts, EventType};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -2,7 +2,6 @@
 //! names the application, the document and the expiry, signed with HMAC-SHA256 under a secret
 //! of the service; an expired or altered link gets 403.
 
-use crate::problem::{ApiError, ErrorCode};
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -13,6 +12,15 @@ type HmacSha256 = Hmac<Sha256>;
 /// The file in the data folder that keeps the development secret.
 pub const DEV_SECRET_FILE: &str = "document-link-secret";
 const SECRET_BYTES: usize = 32;
+
+/// Why a link is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRefused {
+    /// Not signed by this service, or altered.
+    Invalid,
+    /// Past its expiry.
+    Expired,
+}
 
 #[derive(Clone)]
 pub struct DocumentLinks {
@@ -92,17 +100,13 @@ impl DocumentLinks {
         expires: i64,
         signature: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
-        let invalid = || ApiError::new(ErrorCode::LinkInvalid, "the link is not valid");
-        let signature = unhex(signature).ok_or_else(invalid)?;
+    ) -> Result<(), LinkRefused> {
+        let signature = unhex(signature).ok_or(LinkRefused::Invalid)?;
         self.mac(number, id, expires)
             .verify_slice(&signature)
-            .map_err(|_| invalid())?;
+            .map_err(|_| LinkRefused::Invalid)?;
         if expires <= now.timestamp() {
-            return Err(ApiError::new(
-                ErrorCode::LinkExpired,
-                "the link has expired; ask for a new one on the portal",
-            ));
+            return Err(LinkRefused::Expired);
         }
         Ok(())
     }
@@ -145,26 +149,26 @@ mod tests {
                 .verify("AC-2026-000001", 7, expires, &signature, now)
                 .is_ok()
         );
-        let code = |r: Result<(), ApiError>| r.err().map(|e| e.code);
+        let code = |r: Result<(), LinkRefused>| r.err();
         assert_eq!(
             code(links().verify("AC-2026-000001", 7, expires, &signature, expires_at)),
-            Some(ErrorCode::LinkExpired)
+            Some(LinkRefused::Expired)
         );
         assert_eq!(
             code(links().verify("AC-2026-000001", 8, expires, &signature, now)),
-            Some(ErrorCode::LinkInvalid)
+            Some(LinkRefused::Invalid)
         );
         assert_eq!(
             code(links().verify("AC-2026-000002", 7, expires, &signature, now)),
-            Some(ErrorCode::LinkInvalid)
+            Some(LinkRefused::Invalid)
         );
         assert_eq!(
             code(links().verify("AC-2026-000001", 7, expires + 3600, &signature, now)),
-            Some(ErrorCode::LinkInvalid)
+            Some(LinkRefused::Invalid)
         );
         assert_eq!(
             code(links().verify("AC-2026-000001", 7, expires, "zz", now)),
-            Some(ErrorCode::LinkInvalid)
+            Some(LinkRefused::Invalid)
         );
         let other = DocumentLinks::new(
             b"another secret of thirty-two byt".to_vec(),
@@ -172,7 +176,7 @@ mod tests {
         );
         assert_eq!(
             code(other.verify("AC-2026-000001", 7, expires, &signature, now)),
-            Some(ErrorCode::LinkInvalid)
+            Some(LinkRefused::Invalid)
         );
     }
 }
