@@ -1,4 +1,5 @@
-//! The application store: applications and their timelines, one transaction per use case.
+//! The application store: applications and their timelines, one transaction per use case (a new
+//! application on PostgreSQL is one statement, atomic on its own: `create_on_postgres`).
 
 use crate::connection::{Backend, Database, DbConnection, on_backend, unavailable};
 use crate::idempotency;
