@@ -219,7 +219,6 @@ pub(crate) struct TimelineRow {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = application_timeline, treat_none_as_default_value = false)]
-// Owned: diesel keeps a fixed-size insert's statement by its type, which must then be 'static.
 struct NewTimelineRow {
     application_id: i64,
     at: NaiveDateTime,
@@ -775,60 +774,33 @@ fn next_sequence(conn: &mut DbConnection, prefix: &str, year: i32) -> Result<u64
     Err(DieselError::RollbackTransaction)
 }
 
-/// Appends `entries` to an application's timeline and gives them back as stored, in order.
-/// PostgreSQL takes them in one statement (its multi-row INSERT returns the rows in the order of
-/// its VALUES); SQLite one at a time.
+/// Appends `entries` to an application's timeline and gives them back as stored, in order, a
+/// statement a row (SQLite's way; PostgreSQL writes them with the events, `create_on_postgres`).
 fn insert_timeline(
     conn: &mut DbConnection,
     application_id: i64,
     entries: &[TimelineEntry],
 ) -> Result<Vec<TimelineRow>, DieselError> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<NewTimelineRow> = entries
+    entries
         .iter()
-        .map(|entry| NewTimelineRow {
-            application_id,
-            at: to_stored(entry.at),
-            actor_id: entry.actor.id.clone(),
-            actor_role: entry.actor.role.as_str(),
-            action: entry.action.as_str(),
-            from_status: entry.from.map(Status::as_str),
-            to_status: entry.to.as_str(),
-            comment: entry.comment.clone(),
-        })
-        .collect();
-    match conn {
-        // One or two entries are what the use cases write (two when created and submitted at
-        // once): as fixed-size rows their statement stays prepared on the connection, where a
-        // list's would be planned anew each time.
-        DbConnection::Postgresql(pg) => match <[NewTimelineRow; 1]>::try_from(rows) {
-            Ok(one) => diesel::insert_into(application_timeline::table)
-                .values(one)
-                .returning(TimelineRow::as_returning())
-                .get_results(pg),
-            Err(rows) => match <[NewTimelineRow; 2]>::try_from(rows) {
-                Ok(two) => diesel::insert_into(application_timeline::table)
-                    .values(two)
-                    .returning(TimelineRow::as_returning())
-                    .get_results(pg),
-                Err(rows) => diesel::insert_into(application_timeline::table)
-                    .values(&rows)
-                    .returning(TimelineRow::as_returning())
-                    .get_results(pg),
-            },
-        },
-        DbConnection::Sqlite(sqlite) => rows
-            .iter()
-            .map(|row| {
+        .map(|entry| {
+            on_backend!(conn, conn => {
                 diesel::insert_into(application_timeline::table)
-                    .values(row)
+                    .values(NewTimelineRow {
+                        application_id,
+                        at: to_stored(entry.at),
+                        actor_id: entry.actor.id.clone(),
+                        actor_role: entry.actor.role.as_str(),
+                        action: entry.action.as_str(),
+                        from_status: entry.from.map(Status::as_str),
+                        to_status: entry.to.as_str(),
+                        comment: entry.comment.clone(),
+                    })
                     .returning(TimelineRow::as_returning())
-                    .get_result(sqlite)
+                    .get_result(conn)
             })
-            .collect(),
-    }
+        })
+        .collect()
 }
 
 /// The queries of the reads, as macros: each expands for the connection it runs on (the sync
@@ -1234,7 +1206,6 @@ impl ApplicationStore for DieselApplicationStore {
                     StoreError::VersionConflict
                 }));
             };
-            insert_timeline(conn, id, new_entries)?;
             for effect in effects {
                 apply_account_effect(conn, effect)?;
             }
@@ -1251,7 +1222,15 @@ impl ApplicationStore for DieselApplicationStore {
                     .execute(conn)?;
             }
             let events = events_of(application, new_entries, documents, application.language);
-            outbox::enqueue(conn, id, &events)?;
+            match conn {
+                DbConnection::Postgresql(pg) => {
+                    crate::create_on_postgres::append(pg, id, new_entries, &events)?;
+                }
+                DbConnection::Sqlite(_) => {
+                    insert_timeline(conn, id, new_entries)?;
+                    outbox::enqueue(conn, id, &events)?;
+                }
+            }
             committed_once(conn)?;
             load(conn, number)?.ok_or(WriteError::Store(StoreError::NotFound))
         })

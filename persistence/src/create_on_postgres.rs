@@ -1,11 +1,14 @@
-//! A new application on PostgreSQL in one statement: the application's INSERT (diesel's, as on
-//! SQLite) and, as the CTEs that follow it, its timeline, its events and their messages.
+//! On PostgreSQL, what a write adds to an application in one statement: its timeline entries,
+//! its events and their messages, after a first CTE `app` that gives the application's id. For
+//! a new application that CTE is the application's INSERT itself (diesel's, as on SQLite); for a
+//! change it names the changed application.
 //!
-//! One statement is atomic on its own, so it needs no transaction (unless an idempotency claim
-//! must be marked in the same one): with the number taken just before it from its sequence,
-//! creating an application costs two round trips where a statement a table, in a transaction,
-//! cost six or seven. The lists (timeline entries, events, messages) go as arrays, so the text
-//! is the same for any number of them and the statement stays prepared on its connection.
+//! One statement is atomic on its own, so a new application needs no transaction (unless an
+//! idempotency claim must be marked in the same one): with the number taken just before it from
+//! its sequence, creating an application costs two round trips where a statement a table, in a
+//! transaction, cost six or seven; a change writes all it adds in one round trip. The lists
+//! (timeline entries, events, messages) go as arrays, so the text is the same for any number of
+//! them and the statement stays prepared on its connection.
 //!
 //! Order: each list is inserted `ORDER BY` its place in the arrays, so ids (and with them the
 //! order in which the dispatcher sends messages) follow the order the use case gave, as when
@@ -22,7 +25,7 @@ use diesel::{PgConnection, RunQueryDsl};
 use domain::application::TimelineEntry;
 use domain::notifications::{Channel, DeliveryStatus, NewEvent};
 
-/// What follows the application's INSERT (the CTE `app`, which returns its id). Its parameters,
+/// What follows the CTE `app` (which gives the application's id). Its parameters,
 /// numbered from `$1` here, follow the INSERT's in the statement sent.
 const AFTER_THE_APPLICATION: &str = "\
     , timeline AS ( \
@@ -63,39 +66,60 @@ const AFTER_THE_APPLICATION: &str = "\
         NULL, $19, 0, $20, $20, $20 \
     FROM messages ORDER BY messages.event_id, messages.batch, messages.place";
 
-/// `WITH app AS (<insert>) <rest>`: the application's INSERT (which must return its id) as the
-/// first CTE of a statement.
-struct WithApplication<Insert, Rest> {
-    insert: Insert,
+/// `WITH app AS (<app>) <rest>`: a query giving the application's `id` as the first CTE.
+struct WithApplication<App, Rest> {
+    app: App,
     rest: Rest,
 }
 
-impl<Insert, Rest> QueryFragment<Pg> for WithApplication<Insert, Rest>
+impl<App, Rest> QueryFragment<Pg> for WithApplication<App, Rest>
 where
-    Insert: QueryFragment<Pg>,
+    App: QueryFragment<Pg>,
     Rest: QueryFragment<Pg>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("WITH app AS (");
-        self.insert.walk_ast(out.reborrow())?;
+        self.app.walk_ast(out.reborrow())?;
         out.push_sql(") ");
         self.rest.walk_ast(out.reborrow())
     }
 }
 
-impl<Insert, Rest> QueryId for WithApplication<Insert, Rest> {
+impl<App, Rest> QueryId for WithApplication<App, Rest> {
     type QueryId = ();
     // The text is the statement cache's key, as for `PreparedSql`.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<Insert, Rest, Conn> RunQueryDsl<Conn> for WithApplication<Insert, Rest> {}
+impl<App, Rest, Conn> RunQueryDsl<Conn> for WithApplication<App, Rest> {}
 
 /// Runs the application's `insert` (a diesel INSERT … RETURNING its id) with its timeline
 /// `entries` and its `events` with their messages, as one statement.
 pub(crate) fn create(
     pg: &mut PgConnection,
     insert: impl QueryFragment<Pg>,
+    entries: &[TimelineEntry],
+    events: &[NewEvent],
+) -> Result<(), DieselError> {
+    with_entries_and_events(pg, insert, entries, events)
+}
+
+/// Adds the timeline `entries` and the `events` with their messages of a change to the
+/// application `application_id`, as one statement.
+pub(crate) fn append(
+    pg: &mut PgConnection,
+    application_id: i64,
+    entries: &[TimelineEntry],
+    events: &[NewEvent],
+) -> Result<(), DieselError> {
+    let app = prepared_sql("SELECT $1::BIGINT AS id")
+        .bind::<diesel::sql_types::BigInt, _>(application_id);
+    with_entries_and_events(pg, app, entries, events)
+}
+
+fn with_entries_and_events(
+    pg: &mut PgConnection,
+    app: impl QueryFragment<Pg>,
     entries: &[TimelineEntry],
     events: &[NewEvent],
 ) -> Result<(), DieselError> {
@@ -125,7 +149,7 @@ pub(crate) fn create(
         .bind::<Text, _>(Channel::Webhook.as_str())
         .bind::<Text, _>(DeliveryStatus::Queued.as_str())
         .bind::<Timestamp, _>(at);
-    WithApplication { insert, rest }.execute(pg)?;
+    WithApplication { app, rest }.execute(pg)?;
     Ok(())
 }
 

@@ -28,21 +28,15 @@ use domain::routing::DepartmentCode;
 const EVENT_TYPES_SEPARATOR: char = ',';
 
 /// Writes the events and their messages: the applicant's (each channel with an address) and one
-/// per active webhook subscription that wants the event. Runs inside the caller's transaction.
-/// PostgreSQL writes an event and all its messages in one statement (one round trip); SQLite,
-/// in process, one row at a time.
+/// per active webhook subscription that wants the event. Runs inside the caller's transaction,
+/// one row at a time: SQLite's way, in process (PostgreSQL writes them with the application's
+/// timeline in one statement, `create_on_postgres`).
 pub(crate) fn enqueue(
     conn: &mut DbConnection,
     application_id: i64,
     events: &[NewEvent],
 ) -> Result<(), DieselError> {
     if events.is_empty() {
-        return Ok(());
-    }
-    if let DbConnection::Postgresql(pg) = conn {
-        for event in events {
-            enqueue_on_postgres(pg, application_id, event)?;
-        }
         return Ok(());
     }
     let subscriptions: Vec<(i64, String, String)> = webhook_subscriptions::table
@@ -81,62 +75,6 @@ pub(crate) fn enqueue(
             }
         }
     }
-    Ok(())
-}
-
-/// One event with its messages in one statement: the event, the applicant's messages (given as
-/// two parallel arrays) and one webhook message per active subscription whose event types (a
-/// comma-separated list, as [`parse_event_types`] reads it) name the event's.
-fn enqueue_on_postgres(
-    pg: &mut diesel::PgConnection,
-    application_id: i64,
-    event: &NewEvent,
-) -> Result<(), DieselError> {
-    use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
-    const STATEMENT: &str = "\
-        WITH event AS ( \
-            INSERT INTO notification_events \
-                (public_id, application_id, event_type, occurred_at, language, mobile, email, facts) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id \
-        ), messages AS ( \
-            SELECT given.channel, given.recipient, NULL::BIGINT AS subscription_id, 0 AS batch, given.place \
-            FROM unnest($9::TEXT[], $10::TEXT[]) WITH ORDINALITY AS given (channel, recipient, place) \
-            UNION ALL \
-            SELECT $11, subscription.url, subscription.id, 1, subscription.id \
-            FROM webhook_subscriptions subscription \
-            WHERE subscription.active AND $3 = ANY (string_to_array(subscription.event_types, ',')) \
-        ) \
-        INSERT INTO outbox_messages \
-            (event_id, channel, recipient, subscription_id, fallback_of, status, attempts, \
-             next_attempt_at, created_at, updated_at) \
-        SELECT event.id, messages.channel, messages.recipient, messages.subscription_id, NULL, \
-            $12, 0, $13, $13, $13 \
-        FROM event, messages ORDER BY messages.batch, messages.place";
-    let public_id = uuid::Uuid::new_v4().to_string();
-    let facts = serde_json::to_string(&event.facts)
-        .map_err(|e| DieselError::SerializationError(Box::new(e)))?;
-    let (channels, recipients): (Vec<String>, Vec<String>) = event
-        .applicant_messages()
-        .into_iter()
-        .map(|(channel, recipient)| (channel.as_str().to_owned(), recipient))
-        .unzip();
-    // Due at once by the real clock: the event's time may come from a fixed clock.
-    let at = to_stored(Utc::now());
-    crate::prepared_sql::prepared_sql(STATEMENT)
-        .bind::<Text, _>(&public_id)
-        .bind::<BigInt, _>(application_id)
-        .bind::<Text, _>(event.event_type.as_str())
-        .bind::<Timestamp, _>(to_stored(event.occurred_at))
-        .bind::<Text, _>(event.language.as_str())
-        .bind::<Nullable<Text>, _>(event.recipients.mobile.as_deref())
-        .bind::<Nullable<Text>, _>(event.recipients.email.as_deref())
-        .bind::<Text, _>(&facts)
-        .bind::<Array<Text>, _>(&channels)
-        .bind::<Array<Text>, _>(&recipients)
-        .bind::<Text, _>(Channel::Webhook.as_str())
-        .bind::<Text, _>(DeliveryStatus::Queued.as_str())
-        .bind::<Timestamp, _>(at)
-        .execute(pg)?;
     Ok(())
 }
 
